@@ -1,0 +1,1 @@
+"""User-facing applications: the `ferkit` command line and the REST service."""

@@ -1,0 +1,64 @@
+"""Model registry: named architectures, created by name. Adding a model is one decorated function.
+
+Example:
+    >>> from ferkit.models import create_model, list_models
+    >>> model = create_model("vgg", num_classes=7, in_chans=1, input_size=48)
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+from collections.abc import Callable
+from typing import Any
+
+from torch import nn
+
+from ferkit.constants import EMOTIONS, FER_IN_CHANS, FER_INPUT_SIZE
+from ferkit.errors import ModelError
+
+_MODELS: dict[str, Callable[..., nn.Module]] = {}
+
+
+def register_model(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+    """Decorator: register `fn` under its function name. A duplicate name is an error."""
+    name = fn.__name__
+    if name in _MODELS:
+        raise ModelError(f"model '{name}' is registered twice")
+    _MODELS[name] = fn
+    return fn
+
+
+def list_models(pattern: str = "*", include_test: bool = False) -> list[str]:
+    """Registered names matching a shell pattern; `test_*` models (tiny, for tests) only on request."""
+    return sorted(n for n in _MODELS if fnmatch.fnmatch(n, pattern) and (include_test or not n.startswith("test_")))
+
+
+def is_model(name: str) -> bool:
+    return name in _MODELS
+
+
+def create_model(
+    name: str,
+    num_classes: int = len(EMOTIONS),
+    in_chans: int = FER_IN_CHANS,
+    input_size: int = FER_INPUT_SIZE,
+    **kwargs: Any,
+) -> nn.Module:
+    """Build architecture `name` (random weights). `None` kwargs are dropped so CLI defaults never override
+    a model's own defaults. The model gets `model_name` and `model_args` attributes, which checkpoints save
+    so the model can be rebuilt from the checkpoint alone.
+
+    Raises:
+        ModelError: unknown name (the message suggests close names).
+    """
+    if name not in _MODELS:
+        close = difflib.get_close_matches(name, list(_MODELS), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(list_models())}"
+        raise ModelError(f"unknown model '{name}'{hint}")
+    args = {"num_classes": num_classes, "in_chans": in_chans, "input_size": input_size}
+    args.update({k: v for k, v in kwargs.items() if v is not None})
+    model = _MODELS[name](**args)
+    model.model_name = name
+    model.model_args = args
+    return model

@@ -1,0 +1,92 @@
+"""The one preprocessing path for faces, used by data readers, training and inference alike.
+
+A face goes through two steps:
+1. `prepare_face`: any image (gray, BGR, BGRA, 8 or 16 bit, any size) -> uint8 grayscale `size x size`,
+   optionally contrast-equalised (CLAHE) and denoised. Data sets are stored in this form.
+2. `to_model_input`: a uint8 batch `[N, H, W]` -> float `[N, 1, H, W]` on a 0..1 scale. Mean/std
+   normalisation happens inside the model graph (see `ferkit.models.layers.InputNorm`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TypeVar
+
+import cv2
+import numpy as np
+
+ArrayT = TypeVar("ArrayT")
+
+
+@dataclass(frozen=True)
+class PreprocessConfig:
+    """How a face crop becomes a model input; saved with every model so inference repeats it exactly."""
+
+    input_size: int = 48  # side of the square grayscale input, pixels
+    clahe: bool = False  # contrast-limited adaptive histogram equalisation before resizing
+    denoise: bool = False  # fast non-local-means denoising (slow; off by default)
+
+    def to_dict(self) -> dict:
+        return {"input_size": self.input_size, "clahe": self.clahe, "denoise": self.denoise}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> PreprocessConfig:
+        return cls(**{k: d[k] for k in ("input_size", "clahe", "denoise") if k in d})
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """Return a uint8 single-channel view of `image` (gray, BGR, BGRA; uint8, uint16 or float 0..1).
+
+    Raises:
+        ValueError: on shapes or dtypes that are not an image.
+    """
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"expected a numpy array, got {type(image).__name__}")
+    if image.size == 0:
+        raise ValueError(f"empty image (shape {image.shape})")
+    if image.dtype == np.uint16:
+        image = (image >> 8).astype(np.uint8)
+    elif image.dtype in (np.float32, np.float64):
+        image = np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    elif image.dtype != np.uint8:
+        raise ValueError(f"unsupported image dtype {image.dtype} (expected uint8, uint16 or float)")
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    if image.ndim == 2:
+        return image
+    if image.ndim == 3 and image.shape[2] == 3:
+        return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    if image.ndim == 3 and image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2GRAY)
+    raise ValueError(f"unsupported image shape {image.shape} (expected HxW, HxWx1, HxWx3 or HxWx4)")
+
+
+_CLAHE = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(4, 4))
+
+
+def prepare_face(image: np.ndarray, cfg: PreprocessConfig = PreprocessConfig()) -> np.ndarray:
+    """Turn one face crop into the uint8 `input_size x input_size` grayscale form models are trained on."""
+    gray = to_gray(image)
+    if cfg.denoise:
+        gray = cv2.fastNlMeansDenoising(gray, None, h=5, templateWindowSize=7, searchWindowSize=21)
+    if gray.shape != (cfg.input_size, cfg.input_size):
+        shrinking = gray.shape[0] > cfg.input_size or gray.shape[1] > cfg.input_size
+        interp = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+        gray = cv2.resize(gray, (cfg.input_size, cfg.input_size), interpolation=interp)
+    if cfg.clahe:
+        gray = _CLAHE.apply(gray)
+    return np.ascontiguousarray(gray)
+
+
+def prepare_faces(images: list[np.ndarray], cfg: PreprocessConfig = PreprocessConfig()) -> np.ndarray:
+    """Batch form of `prepare_face`: returns uint8 `[N, S, S]` (an empty `[0, S, S]` for no faces)."""
+    if not images:
+        return np.zeros((0, cfg.input_size, cfg.input_size), np.uint8)
+    return np.stack([prepare_face(im, cfg) for im in images])
+
+
+def to_model_input(faces: ArrayT) -> ArrayT:
+    """uint8 `[N, H, W]` -> float32 `[N, 1, H, W]` on 0..1; works on numpy arrays and torch tensors alike."""
+    if isinstance(faces, np.ndarray):
+        return (faces.astype(np.float32) * (1.0 / 255.0))[:, None]
+    return (faces.float() * (1.0 / 255.0)).unsqueeze(1)  # torch.Tensor, kept on its device
