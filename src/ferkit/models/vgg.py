@@ -1,0 +1,72 @@
+"""Plain VGG-style CNNs: stages of (conv3x3-BN-ReLU) x depth -> maxpool [-> dropout], then a pooled dense head.
+
+`vgg` follows the network behind the best single-network FER2013 result (Khanzada et al. 2021, "Facial
+Expression Recognition with Deep Learning", 73.28% PrivateTest): 4 stages of 2 convs, widths 64..512. Global
+average pooling replaces their 4096-unit dense layers, so the model stays ~5M parameters and runs at any input size.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import torch
+from torch import nn
+
+from ferkit.models._registry import register_model
+from ferkit.models.base import FerModel, check_input_size
+from ferkit.models.layers import ClassifierHead, ConvBnAct, InputNorm
+
+
+class Vgg(FerModel):
+    """One class for every plain conv-stack variant; see the entrypoints below for the argument sets.
+
+    Args:
+        num_classes: output units.
+        in_chans: image channels (1 for grayscale).
+        input_size: side of the square input the model is built for (checked against the total stride).
+        widths: output channels of each stage; each stage halves the resolution with a 2x2 max-pool.
+        depth: conv-BN-ReLU layers per stage.
+        stage_drop_rate: dropout after each stage's pool (the Keras FER2013 recipe); 0 disables it.
+        head_hidden: widths of the dense layers between global pooling and the output layer.
+        drop_rate: dropout before each dense layer of the head.
+    """
+
+    def __init__(
+        self,
+        num_classes: int = 7,
+        in_chans: int = 1,
+        input_size: int = 48,
+        widths: tuple[int, ...] = (64, 128, 256, 512),
+        depth: int = 2,
+        stage_drop_rate: float = 0.0,
+        head_hidden: tuple[int, ...] = (256,),
+        drop_rate: float = 0.5,
+    ) -> None:
+        super().__init__()
+        check_input_size(type(self).__name__, input_size, 2 ** len(widths))
+        self.num_classes = num_classes
+        self.norm = InputNorm()
+        stages: list[nn.Module] = []
+        prev = in_chans
+        for width in widths:
+            convs = nn.Sequential(*[ConvBnAct(prev if i == 0 else width, width) for i in range(depth)])
+            stage = OrderedDict(convs=convs, pool=nn.MaxPool2d(2), drop=nn.Dropout(stage_drop_rate))
+            stages.append(nn.Sequential(stage))
+            prev = width
+        self.stages = nn.Sequential(*stages)
+        self.head = ClassifierHead(prev, num_classes, hidden=tuple(head_hidden), drop_rate=drop_rate)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.stages(self.norm(x))
+
+    @property
+    def gradcam_layer(self) -> nn.Module:
+        # The last conv before the final pool: twice the resolution of the pooled feature map.
+        return self.stages[-1].convs[-1]
+
+
+@register_model
+def vgg(num_classes: int = 7, in_chans: int = 1, input_size: int = 48, **kwargs) -> Vgg:
+    """Khanzada et al. 2021 VGG variant, GAP head: 4 x (2 conv) widths 64-128-256-512, ~5M params."""
+    args = dict(widths=(64, 128, 256, 512), depth=2, head_hidden=(256,), drop_rate=0.5)
+    return Vgg(num_classes, in_chans, input_size, **{**args, **kwargs})
