@@ -1,0 +1,158 @@
+"""Load a facial-expression data set into train / val / test `FaceArrays`.
+
+`load_dataset(DataConfig(path=...))` reads a fer2013.csv, a Kaggle-layout folder, any class-per-folder
+set or a `.npz` face-array file; normalises label names; keeps the classes asked for; holds out a
+stratified, seeded validation split when the set has none; and caches the decoded faces.
+
+Example:
+    >>> splits = load_dataset(DataConfig(path=Path("data/fer2013"), cache_dir=Path("~/.cache/ferkit/data")))
+    >>> splits.description
+    'train=fer2013 train/ Training_* (28,709), val=fer2013 test/ PublicTest_* (3,589)'
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ferkit.constants import EMOTIONS
+from ferkit.data.arrays import FaceArrays
+from ferkit.data.cache import load_cached, save_cached, source_fingerprint
+from ferkit.data.config import DataConfig
+from ferkit.data.fer2013 import read_fer2013_csv
+from ferkit.data.folders import read_image_folders
+from ferkit.data.labels import accepted_names, normalise_label, resolve_classes
+from ferkit.data.source import UNSPLIT, SourceData
+from ferkit.data.split import select_classes, stratified_split
+from ferkit.errors import ConfigError, DataError
+from ferkit.transforms.preprocess import PreprocessConfig, prepare_faces
+
+__all__ = ["DataConfig", "DatasetSplits", "FaceArrays", "describe", "load_dataset", "load_split"]
+
+logger = logging.getLogger(__name__)
+
+_SPLIT_ALIASES = {"train": "train", "training": "train", "val": "val", "validation": "val", "publictest": "val",
+                  "test": "test", "privatetest": "test"}
+
+
+@dataclass(frozen=True)
+class DatasetSplits:
+    """The faces of one data set, split for training; `description` says where each split came from."""
+
+    train: FaceArrays
+    val: FaceArrays
+    test: FaceArrays | None
+    description: str  # e.g. "train=fer2013.csv Training (28,709), val=fer2013.csv PublicTest (3,589), ..."
+
+
+def describe(faces: FaceArrays) -> str:
+    """One log line of class counts, e.g. `"3,589 faces: angry 467, disgust 56, ..."`."""
+    counts = ", ".join(f"{name} {n:,}" for name, n in zip(faces.classes, faces.class_counts(), strict=True))
+    return f"{len(faces):,} faces: {counts}"
+
+
+def load_dataset(cfg: DataConfig) -> DatasetSplits:
+    """Read `cfg.path` (through the cache when `cfg.cache_dir` is set) and return its train/val/test splits.
+
+    Raises:
+        DataError: the source is missing, malformed or holds a class that is neither canonical nor listed in
+            `cfg.extra_classes`; the message names the file/row/folder and the problem.
+    """
+    classes = resolve_classes(cfg.classes, cfg.extra_classes)
+    source = _read_source_cached(cfg)
+    if source.skipped:
+        logger.warning("%s: skipped %d bad row(s)/file(s) (skip_bad); first: %s",
+                       cfg.path, len(source.skipped), "; ".join(source.skipped[:3]))
+    for faces in source.splits.values():
+        _check_known_classes(cfg, faces, classes)
+    selected = {split: select_classes(faces, classes) for split, faces in source.splits.items()}
+    dropped = sum(len(source.splits[s]) - len(selected[s]) for s in selected)
+    if dropped:
+        logger.info("%s: left out %d face(s) of classes not in %s", cfg.path, dropped, ",".join(classes))
+    return _assemble(cfg, selected, source.names)
+
+
+def load_split(cfg: DataConfig, split: str) -> FaceArrays:
+    """One split: `train`, `val`, `test`, or FER2013's names `Training`, `PublicTest`, `PrivateTest`.
+
+    Raises:
+        ConfigError: an unknown split name.
+        DataError: the data set has no such split (e.g. no PrivateTest rows).
+    """
+    key = _SPLIT_ALIASES.get(split.strip().lower())
+    if key is None:
+        raise ConfigError(f"unknown split '{split}' (expected train, val, test, Training, PublicTest or PrivateTest)")
+    faces = getattr(load_dataset(cfg), key)
+    if faces is None:
+        raise DataError(f"{cfg.path}: has no {split} split")
+    return faces
+
+
+def _read_source(cfg: DataConfig) -> SourceData:
+    path = cfg.path
+    if not path.exists():
+        raise DataError(f"{path}: no such file or folder")
+    if path.is_dir():
+        return read_image_folders(path, cfg.preprocess, cfg.skip_bad)
+    if path.suffix.lower() == ".csv":
+        return read_fer2013_csv(path, cfg.preprocess, cfg.skip_bad)
+    if path.suffix.lower() == ".npz":
+        return _read_npz(path, cfg.preprocess)
+    raise DataError(f"{path}: unsupported data source (expected a fer2013-format .csv, a .npz face-array file "
+                    f"or a folder of images)")
+
+
+def _read_npz(path: Path, preprocess: PreprocessConfig) -> SourceData:
+    """A saved `FaceArrays` is one unsplit set; its faces still pass through the shared preprocessing."""
+    faces = FaceArrays.load(path)
+    classes = tuple(normalise_label(c) for c in faces.classes)
+    images = prepare_faces(list(faces.images), preprocess)
+    return SourceData({UNSPLIT: FaceArrays(images, faces.labels, classes, faces.sources)}, {UNSPLIT: path.name})
+
+
+def _read_source_cached(cfg: DataConfig) -> SourceData:
+    if cfg.cache_dir is None or cfg.path.suffix.lower() == ".npz" or not cfg.path.exists():
+        return _read_source(cfg)
+    fingerprint = source_fingerprint(cfg.path)
+    source = load_cached(cfg, fingerprint)
+    if source is None:
+        source = _read_source(cfg)
+        save_cached(cfg, source, fingerprint)
+    return source
+
+
+def _check_known_classes(cfg: DataConfig, faces: FaceArrays, classes: tuple[str, ...]) -> None:
+    """Refuse classes outside the canonical seven unless the user listed them in `extra_classes`."""
+    for index, name in enumerate(faces.classes):
+        members = np.flatnonzero(faces.labels == index)
+        if len(members) and name not in EMOTIONS and name not in classes:
+            where = f"folder {Path(faces.sources[members[0]]).parent}" if faces.sources else str(cfg.path)
+            raise DataError(f"{where}: unknown class '{name}'; accepted names: {accepted_names()}; "
+                            f"list it in extra_classes to keep it")
+
+
+def _assemble(cfg: DataConfig, splits: dict[str, FaceArrays], names: dict[str, str]) -> DatasetSplits:
+    """Map the source's splits onto train/val/test, holding out a validation split where there is none."""
+    if UNSPLIT in splits:
+        train_from, train_all = names[UNSPLIT], splits[UNSPLIT]
+    elif "train" in splits:
+        train_from, train_all = names["train"], splits["train"]
+    else:
+        raise DataError(f"{cfg.path}: no training faces (found only {', '.join(names.values())})")
+    if "val" in splits and UNSPLIT not in splits:
+        train, val = train_all, splits["val"]
+        parts = [f"train={train_from} ({len(train):,})", f"val={names['val']} ({len(val):,})"]
+    else:
+        train, val = stratified_split(train_all, cfg.val_fraction, cfg.seed)
+        parts = [f"train={train_from} minus val ({len(train):,})",
+                 f"val=stratified {cfg.val_fraction:.0%} of {train_from}, seed {cfg.seed} ({len(val):,})"]
+    test = splits.get("test")
+    if test is not None:
+        parts.append(f"test={names['test']} ({len(test):,})")
+    empty = [name for name, n in zip(train.classes, train.class_counts(), strict=True) if n == 0]
+    if empty:
+        logger.warning("%s: no training faces for class(es) %s", cfg.path, ", ".join(empty))
+    return DatasetSplits(train, val, test, ", ".join(parts))

@@ -1,0 +1,36 @@
+"""Class selection (subset + relabel) and the stratified, seeded validation split of a `FaceArrays`."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ferkit.data.arrays import FaceArrays
+
+
+def select_classes(faces: FaceArrays, classes: tuple[str, ...]) -> FaceArrays:
+    """Keep the faces whose class is in `classes` and relabel them to index `classes` (in that order).
+
+    Classes of `faces` not in `classes` are dropped; classes in `classes` that `faces` lacks get no faces.
+    """
+    new_index = {name: i for i, name in enumerate(classes)}
+    mapping = np.array([new_index.get(name, -1) for name in faces.classes], dtype=np.int64)
+    new_labels = mapping[faces.labels] if len(faces) else faces.labels
+    keep = np.flatnonzero(new_labels >= 0)
+    sources = tuple(faces.sources[i] for i in keep) if faces.sources else ()
+    return FaceArrays(faces.images[keep], new_labels[keep], tuple(classes), sources)
+
+
+def stratified_split(faces: FaceArrays, val_fraction: float, seed: int) -> tuple[FaceArrays, FaceArrays]:
+    """(train, val) with `round(n * val_fraction)` faces of each class in val, chosen with `seed`.
+
+    Each class keeps at least one face in train. Both parts keep the original order of `faces`.
+    """
+    if not 0.0 <= val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
+    rng = np.random.default_rng(seed)
+    is_val = np.zeros(len(faces), dtype=bool)
+    for label in range(len(faces.classes)):
+        members = np.flatnonzero(faces.labels == label)
+        n_val = min(round(len(members) * val_fraction), max(len(members) - 1, 0))
+        is_val[rng.permutation(members)[:n_val]] = True
+    return faces.subset(~is_val), faces.subset(is_val)
