@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import os
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -33,7 +32,6 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".
 _SPLIT_FOLDERS = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val",
                   "test": "test", "testing": "test"}
 _FILE_PREFIXES = {"Training_": "train", "PublicTest_": "val", "PrivateTest_": "test"}
-_DECODE_THREADS = 4  # cv2 releases the GIL while decoding; file reads overlap too
 
 
 def _visible(path: Path) -> bool:
@@ -45,7 +43,12 @@ def _subdirs(folder: Path) -> list[Path]:
 
 
 def _image_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and _visible(p))
+    """Every visible file under `folder`, sorted (os.walk: much faster than Path.rglob on 30,000 files)."""
+    found = []
+    for parent, dirs, names in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        found += [os.path.join(parent, name) for name in names if _visible(Path(name))]
+    return [Path(f) for f in sorted(found)]
 
 
 def read_image(path: Path, preprocess: PreprocessConfig) -> np.ndarray:
@@ -66,14 +69,6 @@ def read_image(path: Path, preprocess: PreprocessConfig) -> np.ndarray:
         return prepare_face(image, preprocess)
     except ValueError as exc:
         raise DataError(f"{path}: {exc}") from exc
-
-
-def _try_read(path: Path, preprocess: PreprocessConfig) -> np.ndarray | DataError:
-    """The prepared face, or the error (handled on the calling thread, so skip_bad can count it)."""
-    try:
-        return read_image(path, preprocess)
-    except DataError as exc:
-        return exc
 
 
 def _split_of(file: Path, folder_split: str, folder_origin: str) -> tuple[str, str]:
@@ -144,17 +139,17 @@ def read_image_folders(root: Path, preprocess: PreprocessConfig, skip_bad: bool 
         logger.warning("%s: %d file(s) without a split prefix or folder go to the training split", root, unsplit)
         files = [("train" if split == UNSPLIT else split, *rest) for split, *rest in files]
 
-    with ThreadPoolExecutor(max_workers=min(_DECODE_THREADS, os.cpu_count() or 1)) as pool:
-        results = list(pool.map(lambda item: _try_read(item[-1], preprocess), files, chunksize=256))
-
+    # Decoded serially: a 48x48 JPEG decodes in ~40 us, and a thread pool measured 2-3x slower here.
     bad = BadInputs(skip_bad)
     by_split: dict[str, list[tuple[np.ndarray, str, str]]] = defaultdict(list)
     origins: dict[str, set[str]] = defaultdict(set)
-    for (split, origin, label, file), result in zip(files, results, strict=True):
-        if isinstance(result, DataError):
-            bad.report(str(result))
+    for split, origin, label, file in files:
+        try:
+            face = read_image(file, preprocess)
+        except DataError as exc:
+            bad.report(str(exc))
             continue
-        by_split[split].append((result, label, str(file)))
+        by_split[split].append((face, label, str(file)))
         origins[split].add(origin)
 
     classes = _class_order({label for _, _, label, _ in files})
