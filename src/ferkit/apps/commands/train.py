@@ -1,0 +1,41 @@
+"""`ferkit train`: TrainConfig from a recipe and the command line, then `ferkit.train.run.train`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ferkit.apps.config_args import add_config_arguments, config_from_args, make_config
+from ferkit.train.config import TrainConfig
+from ferkit.train.recipes import RECIPES, get_recipe
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--recipe", choices=sorted(RECIPES), help="start from a named recipe (options override it)")
+    parser.add_argument("--print-config", action="store_true", help="print the resolved config as JSON and exit")
+    add_config_arguments(parser, TrainConfig)
+
+
+def resolve_config(args: argparse.Namespace) -> TrainConfig:
+    """Dataclass defaults < recipe < command line."""
+    base = get_recipe(args.recipe) if args.recipe else {}
+    cli = config_from_args(TrainConfig, args)
+    changed = {k: v for k, v in vars(cli).items() if getattr(args, k, None) is not None}
+    return make_config(TrainConfig, {**base, **changed})
+
+
+def run(args: argparse.Namespace) -> int:
+    cfg = resolve_config(args)
+    if args.print_config:
+        print(json.dumps(cfg.to_dict(), indent=2))
+        return 0
+    from ferkit.train.run import train  # heavy imports only when training
+
+    result = train(cfg)
+    m = result.metrics
+    print(f"run: {result.run_dir}")
+    print(f"best epoch {m['best_epoch']}: val_acc={m['val_acc']:.4f} val_macro_f1={m['val_macro_f1']:.4f} "
+          f"({m['val_split']})")
+    print(f"model: {Path(result.model_path)}")
+    return 0

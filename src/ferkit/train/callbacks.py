@@ -1,0 +1,134 @@
+"""Callbacks that make a run self-describing and safe to kill: history.csv, model.pt at every new best,
+and checkpoints written atomically."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
+
+from ferkit.train.checkpoint import MODEL_FILE, ModelMeta, save_model
+
+log = logging.getLogger(__name__)
+
+HISTORY_FILE = "history.csv"
+HISTORY_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_macro_f1", "lr", "images_per_s",
+                   "time_s")
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Write each checkpoint to a temporary file and rename it into place: a kill mid-write leaves the
+    previous checkpoint intact instead of a truncated one."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options: Any | None = None) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        torch.save(checkpoint, tmp)
+        os.replace(tmp, path)
+
+
+def _value(metrics: dict[str, Any], *names: str) -> float | None:
+    for name in names:
+        if name in metrics:
+            return float(metrics[name])
+    return None
+
+
+class EpochHistory(L.Callback):
+    """Appends one row per epoch to run_dir/history.csv and logs it. The rows also live in every
+    checkpoint, so a resumed run rewrites exactly the history of the epochs it resumed from."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = Path(run_dir) / HISTORY_FILE
+        self.rows: list[dict[str, Any]] = []
+        self._t_epoch = self._t_train = 0.0
+        self._seen = 0
+        self._t_run = 0.0
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._t_epoch = time.perf_counter()
+        self._t_train = 0.0
+        self._seen = 0
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
+        self._seen += int(batch[1].shape[0])
+
+    def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.training or (self._t_epoch and not self._t_train):
+            self._t_train = time.perf_counter() - self._t_epoch
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.sanity_checking:
+            return
+        m = trainer.callback_metrics
+        train_time = self._t_train or (time.perf_counter() - self._t_epoch)
+        world = trainer.world_size
+        row = {
+            "epoch": trainer.current_epoch + 1,
+            "train_loss": _value(m, "train_loss_epoch", "train_loss"),
+            "train_acc": _value(m, "train_acc"),
+            "val_loss": _value(m, "val_loss"),
+            "val_acc": _value(m, "val_acc"),
+            "val_macro_f1": _value(m, "val_macro_f1"),
+            "lr": trainer.optimizers[0].param_groups[0]["lr"],
+            "images_per_s": round(self._seen * world / max(train_time, 1e-9), 1),
+            "time_s": round(time.perf_counter() - self._t_epoch, 2),
+        }
+        self.rows.append(row)
+        if trainer.is_global_zero:
+            self._write()
+            shown = " ".join(f"{k}={v:.4g}" for k, v in row.items() if k != "epoch" and v is not None)
+            log.info("epoch %d/%d %s", row["epoch"], trainer.max_epochs, shown)
+
+    def _write(self) -> None:
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with tmp.open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=HISTORY_COLUMNS)
+            writer.writeheader()
+            writer.writerows(self.rows)
+        os.replace(tmp, self.path)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"rows": list(self.rows)}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.rows = list(state_dict["rows"])
+        self._write()
+
+
+class BestModelExport(L.Callback):
+    """Saves run_dir/model.pt (the ferkit model file) whenever val_acc reaches a new best."""
+
+    def __init__(self, run_dir: Path, meta: ModelMeta) -> None:
+        self.path = Path(run_dir) / MODEL_FILE
+        self.meta = meta
+        self.best: float = float("-inf")
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.sanity_checking or "val_acc" not in trainer.callback_metrics:
+            return
+        acc = float(trainer.callback_metrics["val_acc"])
+        if acc <= self.best:
+            return
+        self.best = acc
+        self.meta.metrics = {
+            "epoch": trainer.current_epoch + 1,
+            **{k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val_")},
+        }
+        if trainer.is_global_zero:
+            save_model(self.path, pl_module.model, self.meta)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best, "metrics": dict(self.meta.metrics)}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.best = state_dict["best"]
+        self.meta.metrics = dict(state_dict["metrics"])

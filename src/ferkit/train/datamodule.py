@@ -1,0 +1,87 @@
+"""Feeds training from uint8 tensors held in memory: loaders yield only indices and labels, and the
+faces are gathered and augmented on the training device (`on_after_batch_transfer`), so 2 CPU cores
+never limit a GPU.
+"""
+
+from __future__ import annotations
+
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
+
+from ferkit.data.arrays import FaceArrays
+from ferkit.train.augment import AugmentConfig, augment_batch
+from ferkit.transforms.preprocess import to_model_input
+
+
+class _Indices(Dataset):
+    """Dataset of (index, label) pairs; the pixels stay in one tensor."""
+
+    def __init__(self, labels: np.ndarray) -> None:
+        self.labels = torch.as_tensor(labels, dtype=torch.long)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int) -> tuple[int, torch.Tensor]:
+        return i, self.labels[i]
+
+    def __getitems__(self, idx: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        index = torch.as_tensor(idx, dtype=torch.long)
+        return index, self.labels[index]
+
+
+def _collate(batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    return batch  # __getitems__ already returned whole-batch tensors
+
+
+def inverse_frequency_weights(labels: np.ndarray, num_classes: int, power: float = 1.0) -> np.ndarray:
+    """Per-class weights proportional to count**-power, scaled so the average face weighs 1."""
+    counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
+    w = np.where(counts > 0, np.maximum(counts, 1) ** -power, 0.0)
+    return w * len(labels) / max((w * counts).sum(), 1e-12)
+
+
+class FaceDataModule(L.LightningDataModule):
+    """Train/val loaders over `FaceArrays`, with on-device gathering and augmentation."""
+
+    def __init__(
+        self,
+        train: FaceArrays,
+        val: FaceArrays,
+        batch_size: int,
+        augment: AugmentConfig,
+        weighted_sampler: bool = False,
+    ) -> None:
+        super().__init__()
+        self.train_set, self.val_set = train, val
+        self.batch_size, self.augment, self.weighted_sampler = batch_size, augment, weighted_sampler
+        self._images: dict[tuple[str, torch.device], torch.Tensor] = {}
+
+    def train_dataloader(self) -> DataLoader:
+        labels = self.train_set.labels
+        sampler = None
+        if self.weighted_sampler:
+            per_class = inverse_frequency_weights(labels, len(self.train_set.classes))
+            sampler = WeightedRandomSampler(torch.as_tensor(per_class[labels]), num_samples=len(labels))
+        return DataLoader(_Indices(labels), batch_size=self.batch_size, shuffle=sampler is None, sampler=sampler,
+                          drop_last=len(labels) > self.batch_size, collate_fn=_collate)
+
+    def val_dataloader(self) -> DataLoader:
+        return DataLoader(_Indices(self.val_set.labels), batch_size=max(self.batch_size, 256), collate_fn=_collate)
+
+    def _device_images(self, which: str, device: torch.device) -> torch.Tensor:
+        """The split's uint8 images on `device`, copied there once."""
+        key = (which, device)
+        if key not in self._images:
+            arrays = self.train_set if which == "train" else self.val_set
+            self._images[key] = torch.from_numpy(arrays.images).to(device)
+        return self._images[key]
+
+    def on_after_batch_transfer(self, batch, dataloader_idx: int):
+        index, labels = batch
+        training = self.trainer is not None and self.trainer.training
+        faces = self._device_images("train" if training else "val", index.device)[index]
+        x = augment_batch(faces, self.augment) if training else to_model_input(faces)
+        return x, labels

@@ -1,0 +1,39 @@
+"""Named training recipes: tested TrainConfig overrides. `ferkit train --recipe base` reproduces the
+shipped default model; command-line options still override any value here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ferkit.errors import ConfigError
+
+_STRONG_AUG: dict[str, Any] = {
+    "aug_flip": 0.5, "aug_rotate": 15.0, "aug_scale": 0.15, "aug_shift": 0.1,
+    "aug_brightness": 0.3, "aug_contrast": 0.3, "aug_erase": 0.5,
+}
+
+RECIPES: dict[str, dict[str, Any]] = {
+    # The shipped default: VGG-style network, SGD + Nesterov, cosine schedule, strong augmentation.
+    "base": {
+        "model": "vgg", "epochs": 120, "batch_size": 128, "optimizer": "sgd", "lr": 0.05, "momentum": 0.9,
+        "weight_decay": 5e-4, "scheduler": "cosine", "warmup_epochs": 3, "label_smoothing": 0.1,
+        "early_stop_patience": 0, **_STRONG_AUG,
+    },
+    # Real-time model for weak CPUs (<1M parameters).
+    "small": {
+        "model": "small", "epochs": 120, "batch_size": 128, "optimizer": "adamw", "lr": 3e-3,
+        "weight_decay": 0.05, "scheduler": "cosine", "warmup_epochs": 3, "label_smoothing": 0.1,
+        "early_stop_patience": 0, **_STRONG_AUG, "aug_erase": 0.25,
+    },
+    # The two Keras-style models of the classic FER2013 study: Adam, plateau schedule, early stopping.
+    "cnn": {"model": "cnn", "epochs": 60, "batch_size": 64, "optimizer": "adam", "lr": 1e-3, "scheduler": "plateau",
+            "early_stop_patience": 12},
+    "dcnn": {"model": "dcnn", "epochs": 60, "batch_size": 64, "optimizer": "adam", "lr": 1e-3,
+             "scheduler": "plateau", "early_stop_patience": 12},
+}
+
+
+def get_recipe(name: str) -> dict[str, Any]:
+    if name not in RECIPES:
+        raise ConfigError(f"unknown recipe '{name}'; known: {', '.join(RECIPES)}")
+    return dict(RECIPES[name])

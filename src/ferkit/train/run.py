@@ -1,0 +1,203 @@
+"""`train(cfg)`: wires data, model, Lightning Trainer and callbacks into one reproducible, resumable run.
+
+A run directory holds config.json, history.csv, metrics.json, model.pt (best weights, ferkit format),
+checkpoints/last.ckpt (for --resume) and checkpoints/best.ckpt.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
+from torch import nn
+
+from ferkit.data import DataConfig, DatasetSplits, load_dataset
+from ferkit.data.split import stratified_split
+from ferkit.errors import ConfigError
+from ferkit.models import create_model
+from ferkit.train.callbacks import AtomicCheckpointIO, BestModelExport, EpochHistory
+from ferkit.train.checkpoint import MODEL_FILE, ModelMeta, load_model
+from ferkit.train.config import TrainConfig
+from ferkit.train.datamodule import FaceDataModule, inverse_frequency_weights
+from ferkit.train.module import FerModule
+from ferkit.transforms.preprocess import PreprocessConfig
+
+log = logging.getLogger(__name__)
+
+LAST_CKPT = "checkpoints/last.ckpt"
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    run_dir: Path
+    model_path: Path
+    metrics: dict[str, Any]
+
+
+def create_run_dir(cfg: TrainConfig) -> Path:
+    """The run's folder: --run-dir as given (must be new unless resuming), else runs/train/<time>-<model>,
+    numbered up so an earlier run is never overwritten."""
+    if cfg.run_dir is not None:
+        run_dir = Path(cfg.run_dir)
+        if cfg.resume:
+            if not (run_dir / LAST_CKPT).is_file():
+                raise ConfigError(f"--resume: {run_dir / LAST_CKPT} does not exist")
+            return run_dir
+        if run_dir.exists() and any(run_dir.iterdir()):
+            raise ConfigError(f"run dir {run_dir} is not empty; use --resume to continue it or pick a new one")
+    else:
+        if cfg.resume:
+            raise ConfigError("--resume needs --run-dir (the run to continue)")
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        base = Path("runs/train") / f"{stamp}-{cfg.model}"
+        run_dir, n = base, 1
+        while run_dir.exists():
+            n += 1
+            run_dir = base.with_name(f"{base.name}-{n}")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
+def _data_config(cfg: TrainConfig) -> DataConfig:
+    return DataConfig(path=cfg.data, classes=cfg.classes, extra_classes=cfg.extra_classes,
+                      input_size=cfg.input_size, clahe=cfg.clahe, val_fraction=cfg.val_fraction, seed=cfg.seed,
+                      cache_dir=_default_cache_dir())
+
+
+def _default_cache_dir() -> Path:
+    return Path.home() / ".cache" / "ferkit" / "data"
+
+
+def _build_model(cfg: TrainConfig, classes: tuple[str, ...]) -> nn.Module:
+    """A fresh model, or (with --init-from) a trained one whose head is rebuilt for new classes; rows of
+    classes the two share keep their trained weights."""
+    if cfg.init_from is None:
+        return create_model(cfg.model, num_classes=len(classes), input_size=cfg.input_size, drop_rate=cfg.drop_rate)
+    model, meta = load_model(cfg.init_from)
+    if meta.classes != classes:
+        old_fc = model.head.fc
+        model.reset_classifier(len(classes))
+        with torch.no_grad():
+            for i, name in enumerate(classes):
+                if name in meta.classes:
+                    j = meta.classes.index(name)
+                    model.head.fc.weight[i] = old_fc.weight[j]
+                    model.head.fc.bias[i] = old_fc.bias[j]
+        model.model_args = {**model.model_args, "num_classes": len(classes)}
+        log.info("fine-tuning %s: new head for classes %s (was %s)", meta.model_name, classes, meta.classes)
+    if cfg.freeze_backbone:
+        for p in model.backbone_parameters():
+            p.requires_grad_(False)
+    return model
+
+
+def _hardware() -> dict[str, Any]:
+    info = {"platform": platform.platform(), "cpu": platform.processor() or platform.machine(),
+            "torch": torch.__version__}
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+    return info
+
+
+def train(cfg: TrainConfig, callbacks: Sequence[L.Callback] = ()) -> TrainResult:
+    """Train one model as `cfg` says and return where it went and its best validation metrics.
+
+    Example:
+        >>> train(TrainConfig(data=Path("../shared/data/fer2013"), model="cnn", epochs=2))
+    """
+    run_dir = create_run_dir(cfg)
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    splits: DatasetSplits = load_dataset(_data_config(cfg))
+    train_set = splits.train
+    if cfg.limit and cfg.limit < len(train_set):
+        _, train_set = stratified_split(train_set, cfg.limit / len(train_set), seed=cfg.seed)
+    log.info("data: %s; training on %d faces", splits.description, len(train_set))
+    classes = train_set.classes
+
+    model = _build_model(cfg, classes)
+    if cfg.resume:
+        saved = json.loads((run_dir / "config.json").read_text())
+        log.info("resuming %s from %s (saved config model=%s)", run_dir, LAST_CKPT, saved.get("model"))
+    (run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
+
+    class_weights = None
+    if cfg.class_weighting != "none":
+        class_weights = inverse_frequency_weights(train_set.labels, len(classes),
+                                                  power=1.0 if cfg.class_weighting == "balanced" else 0.5)
+    module = FerModule(model, cfg, class_weights)
+    data = FaceDataModule(train_set, splits.val, cfg.batch_size, cfg.augment(), cfg.weighted_sampler)
+
+    use_cuda = cfg.accelerator in ("cuda", "gpu") or (cfg.accelerator == "auto" and torch.cuda.is_available())
+    precision = cfg.precision if cfg.precision != "auto" else ("bf16-mixed" if use_cuda else "32-true")
+    if precision == "32":
+        precision = "32-true"
+    if use_cuda and cfg.channels_last:
+        model.to(memory_format=torch.channels_last)
+    meta = ModelMeta(model_name=model.model_name, model_args=model.model_args, classes=classes,
+                     preprocess=PreprocessConfig(cfg.input_size, cfg.clahe),
+                     train_config={**cfg.to_dict(), "data_description": splits.description})
+    run_callbacks: list[L.Callback] = [
+        EpochHistory(run_dir),
+        BestModelExport(run_dir, meta),
+        ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="best", monitor="val_acc", mode="max",
+                        save_last=True, save_on_train_epoch_end=True, enable_version_counter=False),
+        LearningRateMonitor(logging_interval="epoch"),
+        *callbacks,
+    ]
+    if cfg.early_stop_patience > 0:
+        run_callbacks.append(EarlyStopping(monitor="val_acc", mode="max", patience=cfg.early_stop_patience,
+                                           check_on_train_epoch_end=True))
+    devices: int | str = int(cfg.devices) if cfg.devices.isdigit() else cfg.devices
+    trainer = L.Trainer(
+        max_epochs=cfg.epochs,
+        accelerator="gpu" if cfg.accelerator == "cuda" else cfg.accelerator,
+        devices=devices,
+        num_nodes=cfg.num_nodes,
+        strategy=cfg.strategy,
+        precision=precision,
+        callbacks=run_callbacks,
+        plugins=[AtomicCheckpointIO()],
+        default_root_dir=run_dir,
+        logger=L.pytorch.loggers.CSVLogger(run_dir, name="logs", version=""),
+        enable_progress_bar=cfg.progress,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        deterministic=False,
+        log_every_n_steps=10,
+    )
+    start = time.perf_counter()
+    trainer.fit(module, datamodule=data, ckpt_path=run_dir / LAST_CKPT if cfg.resume else None)
+    elapsed = time.perf_counter() - start
+
+    history = run_callbacks[0].rows
+    best = max(history, key=lambda r: r["val_acc"] or -1.0) if history else {}
+    metrics = {
+        "best_epoch": best.get("epoch"),
+        "val_acc": best.get("val_acc"),
+        "val_macro_f1": best.get("val_macro_f1"),
+        "val_loss": best.get("val_loss"),
+        "epochs_run": len(history),
+        "val_split": splits.description,
+        "train_faces": len(train_set),
+        "class_counts": dict(zip(classes, np.bincount(train_set.labels, minlength=len(classes)).tolist(),
+                                 strict=True)),
+        "train_time_s_this_session": round(elapsed, 1),
+        "train_time_s_total": round(sum(r["time_s"] for r in history), 1),
+        "first_epoch_val_acc_70": next((r["epoch"] for r in history if (r["val_acc"] or 0) >= 0.70), None),
+        "hardware": _hardware(),
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    if trainer.is_global_zero:
+        (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    return TrainResult(run_dir=run_dir, model_path=run_dir / MODEL_FILE, metrics=metrics)

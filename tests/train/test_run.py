@@ -1,0 +1,128 @@
+"""Training end to end on synthetic faces: loss goes down, the run folder describes itself, a killed
+run resumes exactly, and fine-tuning rebuilds the head for new classes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+
+from ferkit.apps.cli import main
+from ferkit.errors import ConfigError
+from ferkit.train.checkpoint import load_model
+from ferkit.train.config import TrainConfig
+from ferkit.train.run import train
+
+
+def _cfg(data: Path, run_dir: Path, **kw) -> TrainConfig:
+    base = TrainConfig(data=data, model="test_tiny", epochs=4, batch_size=32, lr=1e-2, optimizer="adam",
+                       scheduler="cosine", accelerator="cpu", run_dir=run_dir, progress=False,
+                       early_stop_patience=0, aug_rotate=5.0, aug_shift=0.0, aug_scale=0.0, aug_erase=0.0)
+    return replace(base, **kw)
+
+
+def _history(run_dir: Path) -> list[dict[str, str]]:
+    with (run_dir / "history.csv").open() as f:
+        return list(csv.DictReader(f))
+
+
+def test_short_training_lowers_loss_and_writes_run_folder(synthetic_npz: Path, tmp_path: Path) -> None:
+    result = train(_cfg(synthetic_npz, tmp_path / "run", epochs=6))
+    rows = _history(result.run_dir)
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3, 4, 5, 6]
+    assert float(rows[-1]["train_loss"]) < float(rows[0]["train_loss"]) * 0.8
+    assert result.metrics["val_acc"] > 0.3  # 7 classes: chance is 0.14
+    for name in ("config.json", "metrics.json", "model.pt", "checkpoints/last.ckpt"):
+        assert (result.run_dir / name).is_file(), name
+    model, meta = load_model(result.run_dir)
+    assert meta.model_name == "test_tiny" and len(meta.classes) == 7
+    assert meta.metrics["epoch"] == result.metrics["best_epoch"]
+    assert model(torch.rand(2, 1, 48, 48)).shape == (2, 7)
+
+
+def test_existing_run_dir_is_never_overwritten(synthetic_npz: Path, tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "keep.txt").write_text("earlier results")
+    with pytest.raises(ConfigError, match="not empty"):
+        train(_cfg(synthetic_npz, run_dir))
+    with pytest.raises(ConfigError, match="last.ckpt"):
+        train(_cfg(synthetic_npz, tmp_path / "nothing-here", resume=True))
+
+
+_KILLER = textwrap.dedent("""
+    import os, signal, sys
+    from pathlib import Path
+    import lightning as L
+    from ferkit.train.config import TrainConfig
+    from ferkit.train.run import train
+
+    class KillAtEpoch(L.Callback):
+        # SIGKILL the process as epoch 3 starts: epochs 1-2 are checkpointed, nothing gets to clean up.
+        def on_train_epoch_start(self, trainer, pl_module):
+            if trainer.current_epoch == 2:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    cfg = TrainConfig(**{k: (Path(v) if k in ("data", "run_dir") else v) for k, v in eval(sys.argv[1]).items()})
+    train(cfg, callbacks=[KillAtEpoch()])
+""")
+
+
+def test_killed_run_resumes_exactly(synthetic_npz: Path, tmp_path: Path) -> None:
+    full = train(_cfg(synthetic_npz, tmp_path / "full"))
+
+    cfg = _cfg(synthetic_npz, tmp_path / "killed")
+    fields = {"data": str(cfg.data), "run_dir": str(cfg.run_dir), "model": cfg.model, "epochs": cfg.epochs,
+              "batch_size": cfg.batch_size, "lr": cfg.lr, "optimizer": cfg.optimizer, "scheduler": cfg.scheduler,
+              "accelerator": "cpu", "progress": False, "early_stop_patience": 0, "aug_rotate": 5.0,
+              "aug_shift": 0.0, "aug_scale": 0.0, "aug_erase": 0.0}
+    proc = subprocess.run([sys.executable, "-c", _KILLER, repr(fields)], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONHASHSEED": "0"}, timeout=240)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+    assert len(_history(cfg.run_dir)) == 2
+
+    resumed = train(replace(cfg, resume=True))
+    assert [int(r["epoch"]) for r in _history(resumed.run_dir)] == [1, 2, 3, 4]
+    a = torch.load(full.run_dir / "checkpoints/last.ckpt", weights_only=False)["state_dict"]
+    b = torch.load(resumed.run_dir / "checkpoints/last.ckpt", weights_only=False)["state_dict"]
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], msg=f"{key} differs after resume")
+
+
+def test_fine_tune_to_three_classes_keeps_shared_head_rows(synthetic_npz: Path, tmp_path: Path) -> None:
+    source = train(_cfg(synthetic_npz, tmp_path / "source", epochs=2))
+    src_model, src_meta = load_model(source.model_path)
+    cfg = _cfg(synthetic_npz, tmp_path / "tuned", epochs=1, init_from=source.model_path, freeze_backbone=True,
+               classes=("happy", "sad", "neutral"), lr=1e-9)
+    tuned = train(cfg)
+    model, meta = load_model(tuned.model_path)
+    assert meta.classes == ("happy", "sad", "neutral")
+    assert model.head.fc.out_features == 3
+    rows = [src_meta.classes.index(c) for c in meta.classes]
+    torch.testing.assert_close(model.head.fc.weight, src_model.head.fc.weight[rows], atol=1e-6, rtol=0)
+    for (name, p), q in zip(src_model.named_parameters(), model.parameters(), strict=True):
+        if not name.startswith("head."):
+            torch.testing.assert_close(p, q, msg=f"frozen {name} changed")
+
+
+def test_cli_recipe_precedence(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--recipe", "base", "--epochs", "3", "--print-config"]) == 0
+    cfg = json.loads(capsys.readouterr().out)
+    assert cfg["model"] == "vgg" and cfg["optimizer"] == "sgd"  # from the recipe
+    assert cfg["epochs"] == 3  # the command line wins
+    assert cfg["batch_size"] == 128
+
+
+def test_cli_rejects_bad_values(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["train", "--optimizer", "rmsprop"])
+    assert "invalid choice" in capsys.readouterr().err
