@@ -1,0 +1,46 @@
+"""Reading what a training run left in its run directory: which folder it is, and its history.csv."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ferkit.errors import DataError
+from ferkit.train.callbacks import HISTORY_FILE
+
+log = logging.getLogger(__name__)
+
+RUN_CONFIG_FILE = "config.json"  # written by `ferkit train` at the start of every run
+
+
+def find_run_dir(checkpoint: Path) -> Path | None:
+    """The run directory of `checkpoint` (a run directory itself, or a model file inside one), else None."""
+    checkpoint = Path(checkpoint)
+    folder = checkpoint if checkpoint.is_dir() else checkpoint.parent
+    return folder if any((folder / name).is_file() for name in (HISTORY_FILE, RUN_CONFIG_FILE)) else None
+
+
+def load_history(run_dir: Path) -> dict[str, np.ndarray] | None:
+    """The columns of `run_dir/history.csv` as float arrays (empty cells are NaN); None without the file.
+
+    Raises:
+        DataError: the file exists but has no `epoch` column or a cell that is not a number.
+    """
+    path = Path(run_dir) / HISTORY_FILE
+    if not path.is_file():
+        return None
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows or "epoch" not in rows[0]:
+        raise DataError(f"{path}: expected a header with an 'epoch' column and at least one row")
+    columns: dict[str, np.ndarray] = {}
+    for name in rows[0]:
+        try:
+            columns[name] = np.array([float(r[name]) if r[name] not in ("", None) else math.nan for r in rows])
+        except ValueError as exc:
+            raise DataError(f"{path}: column '{name}' holds a value that is not a number ({exc})") from exc
+    return columns
