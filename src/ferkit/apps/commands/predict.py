@@ -1,0 +1,154 @@
+"""`ferkit predict PATH...`: emotions of every face in images, folders and globs.
+
+One JSON line per image on stdout (or `--jsonl FILE`), annotated copies in `--out DIR`. Exit 0 when
+every input was read; otherwise each unreadable input is named and the exit code is 2.
+
+The recognizer options defined here (`RecognizerOptions`) are shared by `ferkit video` and `ferkit webcam`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, TextIO
+
+from ferkit.apps.config_args import add_config_arguments, config_from_args
+from ferkit.constants import ENV_CACHE_DIR, ENV_YUNET_PATH
+from ferkit.errors import FerkitError, ImageReadError
+from ferkit.inference import Recognizer, load_image, sample_image_path
+from ferkit.inference.draw import annotate
+from ferkit.inference.images import IMAGE_SUFFIXES
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RecognizerOptions:
+    """How to build the Recognizer (shared by predict, video and webcam)."""
+
+    model: str = field(default="base", metadata={"help": "bundled model name, .onnx file or ferkit model file"})
+    detector: Literal["auto", "yunet", "haar"] = field(default="auto", metadata={
+        "help": "face detector; auto = YuNet, or the Haar cascade when YuNet cannot be downloaded"})
+    score_threshold: float = field(default=0.7, metadata={"help": "minimum detector score of a face"})
+    min_face: int = field(default=20, metadata={"help": "smallest face side kept, pixels"})
+    align: bool = field(default=True, metadata={"help": "rotate faces upright from the eye landmarks"})
+    yunet_path: Path | None = field(default=None, metadata={
+        "help": f"YuNet .onnx to use instead of downloading it (env {ENV_YUNET_PATH})"})
+    cache_dir: Path | None = field(default=None, metadata={
+        "help": f"download cache (env {ENV_CACHE_DIR}; else ~/.cache/ferkit)"})
+    download: bool = field(default=True, metadata={"help": "allow downloading the YuNet model on first use"})
+
+
+def add_recognizer_arguments(parser: argparse.ArgumentParser) -> None:
+    add_config_arguments(parser, RecognizerOptions)
+
+
+def create_recognizer(args: argparse.Namespace) -> Recognizer:
+    """The Recognizer the options ask for; environment variables fill in paths not given as options."""
+    opts = config_from_args(RecognizerOptions, args)
+    return Recognizer(
+        opts.model, opts.detector, score_threshold=opts.score_threshold, min_face=opts.min_face, align=opts.align,
+        yunet_path=opts.yunet_path or os.environ.get(ENV_YUNET_PATH) or None,
+        cache_dir=opts.cache_dir or os.environ.get(ENV_CACHE_DIR) or None,
+        download=opts.download,
+    )
+
+
+@dataclass(frozen=True)
+class PredictConfig:
+    out: Path | None = field(default=None, metadata={"help": "folder for annotated copies of the images"})
+    jsonl: Path | None = field(default=None, metadata={"help": "write the JSON lines to this file, not stdout"})
+    sample: bool = field(default=False, metadata={"help": "also run on ferkit's bundled sample photo"})
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("inputs", nargs="*", metavar="PATH", help="image files, folders or glob patterns")
+    add_config_arguments(parser, PredictConfig)
+    add_recognizer_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    cfg = config_from_args(PredictConfig, args)
+    patterns = list(args.inputs) + ([str(sample_image_path())] if cfg.sample else [])
+    if not patterns:
+        raise FerkitError("no inputs: give image files, folders or globs (or --sample)")
+    files, problems = expand_inputs(patterns)
+    recognizer = create_recognizer(args) if files else None
+    names: set[str] = set()
+    with _open_output(cfg.jsonl) as lines:
+        for path in files:
+            try:
+                image = load_image(path)
+            except ImageReadError as exc:
+                log.error("%s", exc)
+                problems.append(str(exc))
+                continue
+            faces = recognizer.predict(image)
+            record = {"input": str(path), "width": image.shape[1], "height": image.shape[0],
+                      "faces": [f.to_dict() for f in faces]}
+            lines.write(json.dumps(record) + "\n")
+            if cfg.out is not None:
+                _write_annotated(annotate(image, faces), cfg.out, path, names)
+    if cfg.out is not None and names:
+        log.info("annotated images written to %s", cfg.out.resolve())
+    if problems:
+        raise ImageReadError(f"{len(problems)} input(s) could not be read: " + "; ".join(problems))
+    return 0
+
+
+def expand_inputs(patterns: list[str]) -> tuple[list[Path], list[str]]:
+    """Image files named by paths, folders (their image files) and globs; plus a message per pattern that
+    names nothing."""
+    files: list[Path] = []
+    problems: list[str] = []
+    for pattern in patterns:
+        path = Path(pattern)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            problem = f"{path}: folder has no image files"
+        elif path.exists():
+            found, problem = [path], ""
+        elif glob.has_magic(pattern):
+            found = sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
+            problem = f"{pattern}: matches no files"
+        else:
+            found, problem = [], f"{path}: no such file or folder"
+        if not found:
+            log.error("%s", problem)
+            problems.append(problem)
+        files.extend(found)
+    return files, problems
+
+
+@contextmanager
+def _open_output(path: Path | None) -> Iterator[TextIO]:
+    if path is None:
+        yield sys.stdout
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as f:
+        yield f
+
+
+def _write_annotated(image, out_dir: Path, source: Path, taken: set[str]) -> Path:
+    """Save as `<stem>.jpg` in `out_dir`, numbering the stem when two inputs share it."""
+    import cv2
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    name, n = f"{source.stem}.jpg", 1
+    while name in taken:
+        n += 1
+        name = f"{source.stem}-{n}.jpg"
+    taken.add(name)
+    target = out_dir / name
+    if not cv2.imwrite(str(target), image):
+        raise FerkitError(f"{target}: cannot write the annotated image")
+    return target

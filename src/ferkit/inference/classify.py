@@ -1,0 +1,158 @@
+"""Expression classifiers: prepared uint8 faces `[N, S, S]` in, class probabilities `[N, C]` out.
+
+`OnnxClassifier` runs exported models on ONNX Runtime and needs no torch; `TorchClassifier` runs ferkit
+model files (`.pt` or a run directory) and imports torch only when built. Both read the preprocessing
+config that travels with the model, so inference prepares faces exactly as training did.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from ferkit.errors import ModelError
+from ferkit.transforms.preprocess import PreprocessConfig, to_model_input
+
+METADATA_KEY = "ferkit"  # key of the JSON metadata inside an exported ONNX file's custom metadata
+
+
+class Classifier(Protocol):
+    """What the Recognizer needs from a model."""
+
+    classes: tuple[str, ...]
+    preprocess: PreprocessConfig
+
+    def predict(self, faces: np.ndarray) -> np.ndarray:
+        """uint8 faces `[N, S, S]` (from `ferkit.transforms.prepare_faces`) -> probabilities `[N, C]`."""
+        ...
+
+    def info(self) -> dict[str, Any]:
+        """Name, classes, input size, metrics and source file, JSON-safe."""
+        ...
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _describe(meta: dict[str, Any], source: Path, backend: str) -> dict[str, Any]:
+    return {
+        "name": meta.get("model_name"),
+        "classes": list(meta["classes"]),
+        "input_size": PreprocessConfig.from_dict(meta.get("preprocess", {})).input_size,
+        "preprocess": meta.get("preprocess", {}),
+        "metrics": meta.get("metrics", {}),
+        "source": str(source),
+        "backend": backend,
+    }
+
+
+class OnnxClassifier:
+    """An exported model on ONNX Runtime, using every core and all graph optimisations.
+
+    Metadata (classes, preprocessing, metrics) comes from the sidecar `<model>.json` when present, else
+    from the file's own custom metadata.
+    """
+
+    def __init__(self, path: str | Path, threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise ModelError(f"{self.path}: no such ONNX model file")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        try:
+            self._session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own untyped errors for foreign or corrupt files
+            raise ModelError(f"{self.path}: cannot load ONNX model ({exc})") from exc
+        self._input = self._session.get_inputs()[0].name
+        self.meta = self._read_metadata()
+        self.classes = tuple(self.meta["classes"])
+        self.preprocess = PreprocessConfig.from_dict(self.meta.get("preprocess", {}))
+
+    def _read_metadata(self) -> dict[str, Any]:
+        sidecar = self.path.with_suffix(".json")
+        try:
+            if sidecar.is_file():
+                meta = json.loads(sidecar.read_text())
+            else:
+                meta = json.loads(self._session.get_modelmeta().custom_metadata_map[METADATA_KEY])
+        except (KeyError, ValueError) as exc:
+            raise ModelError(f"{self.path}: no ferkit metadata (a sidecar .json or embedded '{METADATA_KEY}' "
+                             f"entry); export it with `ferkit export`") from exc
+        if "classes" not in meta:
+            raise ModelError(f"{self.path}: metadata lists no 'classes'")
+        return meta
+
+    def predict(self, faces: np.ndarray) -> np.ndarray:
+        if len(faces) == 0:
+            return np.zeros((0, len(self.classes)), np.float32)
+        (logits,) = self._session.run(None, {self._input: to_model_input(faces)})
+        return softmax(logits)
+
+    def info(self) -> dict[str, Any]:
+        return _describe(self.meta, self.path, "onnxruntime")
+
+
+class TorchClassifier:
+    """A ferkit model file (`.pt`, or a run directory holding `model.pt`) on PyTorch's CPU backend."""
+
+    def __init__(self, path: str | Path) -> None:
+        try:
+            import torch
+        except ImportError as exc:
+            raise ModelError(f"{path}: running a PyTorch model file needs torch (pip install 'ferkit[train]'); "
+                             "or export it with `ferkit export` and use the .onnx file") from exc
+        from ferkit.train.checkpoint import load_model, resolve_model_path
+
+        self._torch = torch
+        self.path = resolve_model_path(path)
+        self.model, meta = load_model(self.path)
+        self.meta = meta.to_dict()
+        self.classes = meta.classes
+        self.preprocess = meta.preprocess
+
+    def predict(self, faces: np.ndarray) -> np.ndarray:
+        if len(faces) == 0:
+            return np.zeros((0, len(self.classes)), np.float32)
+        with self._torch.inference_mode():
+            logits = self.model(to_model_input(self._torch.from_numpy(faces)))
+        return self._torch.softmax(logits, dim=1).numpy()
+
+    def info(self) -> dict[str, Any]:
+        return _describe(self.meta, self.path, "torch")
+
+
+def bundled_models() -> dict[str, Path]:
+    """Models shipped inside the package (`ferkit/weights/<name>.onnx`), by name."""
+    folder = resources.files("ferkit") / "weights"
+    if not folder.is_dir():
+        return {}
+    return {Path(f.name).stem: Path(str(f)) for f in folder.iterdir() if f.name.endswith(".onnx")}
+
+
+def load_classifier(model: str | Path) -> Classifier:
+    """A classifier from a bundled model name, an `.onnx` file, or a ferkit model file / run directory.
+
+    Raises:
+        ModelError: the name is neither bundled nor an existing path.
+    """
+    bundled = bundled_models()
+    if isinstance(model, str) and model in bundled:
+        return OnnxClassifier(bundled[model])
+    path = Path(model)
+    if path.suffix == ".onnx":
+        return OnnxClassifier(path)
+    if path.exists():
+        return TorchClassifier(path)
+    names = ", ".join(sorted(bundled)) or "none installed"
+    raise ModelError(f"unknown model '{model}': not a bundled model ({names}) and no such file")

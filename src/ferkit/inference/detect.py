@@ -1,0 +1,158 @@
+"""Face detectors behind one small interface: `detect(image_bgr) -> list[Detection]`.
+
+- `YuNetDetector`: OpenCV's FaceDetectorYN running the YuNet ONNX model; boxes, five landmarks and a score.
+  The default: it finds faces rotated by 30 degrees and small faces that the Haar cascade misses.
+- `HaarDetector`: OpenCV's frontal-face Haar cascade; no landmarks, no score. Kept as the offline fallback
+  (it ships inside OpenCV 4.x wheels, so it needs no download).
+
+Both downscale large images to a long side of `max_side` first (YuNet's scores fall for faces taller than
+about 600 px, and both run faster) and report boxes in original image pixels.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Literal, Protocol
+
+import cv2
+import numpy as np
+
+from ferkit.errors import ModelError
+from ferkit.inference.download import YUNET, fetch
+from ferkit.inference.types import Box, Detection
+
+log = logging.getLogger(__name__)
+
+DetectorName = Literal["auto", "yunet", "haar"]
+DETECTOR_NAMES: tuple[str, ...] = ("auto", "yunet", "haar")
+
+
+class FaceDetector(Protocol):
+    """Anything that finds faces in a BGR uint8 image."""
+
+    name: str
+
+    def detect(self, image_bgr: np.ndarray) -> list[Detection]: ...
+
+
+def _downscale(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
+    """`image` resized so its long side is at most `max_side`, and the factor applied."""
+    scale = min(1.0, max_side / max(image.shape[:2]))
+    if scale == 1.0:
+        return image, 1.0
+    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
+
+
+class YuNetDetector:
+    """YuNet through `cv2.FaceDetectorYN`.
+
+    Args:
+        model_path: the YuNet `.onnx` file (see `create_detector` for the download).
+        score_threshold: minimum face score; 0.7 finds rotated and small faces that OpenCV's 0.9 misses.
+        nms_threshold: overlap above which the weaker of two boxes is dropped.
+        min_face: smallest face side kept, in original image pixels.
+        max_side: images are downscaled to this long side before detection.
+    """
+
+    name = "yunet"
+
+    def __init__(self, model_path: str | Path, score_threshold: float = 0.7, nms_threshold: float = 0.3,
+                 min_face: int = 20, max_side: int = 640) -> None:
+        try:
+            self._net = cv2.FaceDetectorYN.create(str(model_path), "", (320, 320), score_threshold, nms_threshold)
+        except cv2.error as exc:
+            raise ModelError(f"{model_path}: not a YuNet model OpenCV can load ({exc})") from exc
+        self.min_face = min_face
+        self.max_side = max_side
+        self._lock = threading.Lock()  # FaceDetectorYN keeps per-call state (input size, buffers)
+
+    def detect(self, image_bgr: np.ndarray) -> list[Detection]:
+        small, scale = _downscale(image_bgr, self.max_side)
+        with self._lock:
+            self._net.setInputSize((small.shape[1], small.shape[0]))
+            _, faces = self._net.detect(small)
+        if faces is None:
+            return []
+        height, width = image_bgr.shape[:2]
+        detections = []
+        for row in faces:
+            box = Box(*map(float, row[:4])).scaled(1 / scale).clip(width, height)
+            if min(box.w, box.h) < self.min_face:
+                continue
+            landmarks = (row[4:14].reshape(5, 2) / scale).astype(np.float32)
+            detections.append(Detection(box, float(row[14]), landmarks))
+        return detections
+
+
+class HaarDetector:
+    """OpenCV's frontal-face Haar cascade. It gives no confidence, so every detection has score 1.0."""
+
+    name = "haar"
+    CASCADE = "haarcascade_frontalface_default.xml"
+
+    def __init__(self, min_face: int = 20, max_side: int = 640, scale_factor: float = 1.1,
+                 min_neighbors: int = 5) -> None:
+        if not hasattr(cv2, "CascadeClassifier") or not hasattr(cv2, "data"):
+            raise ModelError(f"this OpenCV ({cv2.__version__}) has no Haar cascades; use the YuNet detector")
+        path = Path(cv2.data.haarcascades) / self.CASCADE
+        self._cascade = cv2.CascadeClassifier(str(path))
+        if self._cascade.empty():
+            raise ModelError(f"{path}: cannot load the Haar cascade")
+        self.min_face = min_face
+        self.max_side = max_side
+        self.scale_factor = scale_factor
+        self.min_neighbors = min_neighbors
+        self._lock = threading.Lock()
+
+    def detect(self, image_bgr: np.ndarray) -> list[Detection]:
+        small, scale = _downscale(image_bgr, self.max_side)
+        gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+        min_side = max(1, round(self.min_face * scale))
+        with self._lock:
+            boxes = self._cascade.detectMultiScale(gray, self.scale_factor, self.min_neighbors,
+                                                   minSize=(min_side, min_side))
+        return [Detection(Box(*map(float, b)).scaled(1 / scale), 1.0) for b in boxes]
+
+
+def create_detector(name: DetectorName = "auto", *, score_threshold: float = 0.7, min_face: int = 20,
+                    max_side: int = 640, yunet_path: str | Path | None = None,
+                    cache_dir: str | Path | None = None, download: bool = True) -> FaceDetector:
+    """Build a detector by name.
+
+    Args:
+        name: "yunet", "haar", or "auto" (YuNet, falling back to Haar with one warning when the YuNet
+            model is neither at `yunet_path`, nor cached, nor downloadable).
+        score_threshold: YuNet's minimum face score (Haar has none).
+        min_face: smallest face side kept, in original image pixels.
+        max_side: images are downscaled to this long side before detection.
+        yunet_path: a YuNet `.onnx` to use instead of the cached download.
+        cache_dir: where the YuNet model is downloaded to (default `~/.cache/ferkit`).
+        download: allow downloading the YuNet model when it is not cached.
+
+    Raises:
+        ModelError: an unknown name, or "yunet" when its model cannot be found or fetched.
+    """
+    if name not in DETECTOR_NAMES:
+        raise ModelError(f"unknown detector '{name}'; choose one of {', '.join(DETECTOR_NAMES)}")
+    if name == "haar":
+        return HaarDetector(min_face=min_face, max_side=max_side)
+    try:
+        path = _yunet_model(yunet_path, cache_dir, download)
+    except ModelError as exc:
+        if name == "yunet":
+            raise
+        log.warning("YuNet face detector unavailable (%s); falling back to the Haar cascade, which misses "
+                    "rotated and small faces", exc)
+        return HaarDetector(min_face=min_face, max_side=max_side)
+    return YuNetDetector(path, score_threshold=score_threshold, min_face=min_face, max_side=max_side)
+
+
+def _yunet_model(path: str | Path | None, cache_dir: str | Path | None, download: bool) -> Path:
+    if path is not None:
+        if not Path(path).is_file():
+            raise ModelError(f"{path}: no such YuNet model file")
+        return Path(path)
+    return fetch(YUNET, cache_dir, download=download)

@@ -1,0 +1,110 @@
+"""Fetch model files on first use: download into a cache directory, verify the sha256, then rename into place.
+
+The file only ever appears under its final name once it is complete and verified, so an interrupted or
+corrupted download can never be picked up later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import logging
+import os
+import tempfile
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from ferkit.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+_CHUNK = 1 << 16
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """A file ferkit downloads: where from, what it must hash to, and its name in the cache."""
+
+    url: str
+    sha256: str
+    filename: str
+
+
+YUNET = RemoteFile(
+    url="https://github.com/opencv/opencv_zoo/raw/main/models/face_detection_yunet/face_detection_yunet_2026may.onnx",
+    sha256="ebafce4e3c118d6554634be5c27ab333b4c047a9a8c3faf1d7cf93101c22f0f0",
+    filename="face_detection_yunet_2026may.onnx",
+)
+
+
+def default_cache_dir() -> Path:
+    """`~/.cache/ferkit`: where downloads go unless the caller names another directory."""
+    return Path.home() / ".cache" / "ferkit"
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(_CHUNK), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def fetch(remote: RemoteFile, cache_dir: str | Path | None = None, download: bool = True,
+          timeout_s: float = 30.0) -> Path:
+    """Path of `remote` in the cache, downloading it first when it is missing or does not match its checksum.
+
+    Args:
+        remote: the file to get.
+        cache_dir: directory for downloads (created if needed); default `default_cache_dir()`.
+        download: when False, only a verified cached copy is accepted.
+        timeout_s: socket timeout of the download.
+
+    Raises:
+        ModelError: the file is not cached and cannot be downloaded, or the download fails its checksum.
+    """
+    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    path = cache_dir / remote.filename
+    if path.is_file():
+        if sha256_of(path) == remote.sha256:
+            return path
+        log.warning("%s does not match its sha256; downloading it again", path)
+    if not download:
+        raise ModelError(f"{remote.filename} is not in {cache_dir} and downloading is disabled")
+    return download_file(remote.url, path, remote.sha256, timeout_s)
+
+
+def download_file(url: str, path: Path, sha256: str, timeout_s: float = 30.0) -> Path:
+    """Download `url` to `path` via a temporary file in the same directory, renamed only once verified.
+
+    Raises:
+        ModelError: network failure, interrupted transfer or checksum mismatch (the partial file is removed).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    log.info("downloading %s to %s", url, path)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".part")
+    tmp = Path(tmp_name)
+    try:
+        try:
+            digest = _stream(url, os.fdopen(fd, "wb"), timeout_s)
+        except (OSError, ValueError, http.client.HTTPException) as exc:  # URLError is an OSError
+            raise ModelError(f"cannot download {url}: {exc}") from exc
+        if digest != sha256:
+            raise ModelError(f"download of {url} failed its checksum: expected sha256 {sha256}, got {digest}")
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)  # a no-op after the rename
+    return path
+
+
+def _stream(url: str, out: BinaryIO, timeout_s: float) -> str:
+    """Copy `url` into `out`; returns the sha256 of what was received."""
+    h = hashlib.sha256()
+    with out, urllib.request.urlopen(url, timeout=timeout_s) as response:
+        # HTTPResponse.read raises IncompleteRead when the server closes before Content-Length bytes.
+        for chunk in iter(lambda: response.read(_CHUNK), b""):
+            h.update(chunk)
+            out.write(chunk)
+    return h.hexdigest()

@@ -1,0 +1,134 @@
+"""`Recognizer`: image in, faces with expression probabilities out (detect -> crop -> classify in one batch).
+
+Example:
+    >>> from ferkit import Recognizer
+    >>> rec = Recognizer()                          # bundled model, YuNet detector (Haar when offline)
+    >>> faces = rec.predict("photo.jpg")
+    >>> [(f.label, round(f.confidence, 2), f.box.to_list()) for f in faces]
+    [('happy', 0.93, [178, 63, 90, 113])]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ferkit.constants import FACE_MARGIN
+from ferkit.inference.align import crop_face
+from ferkit.inference.classify import Classifier, load_classifier
+from ferkit.inference.detect import DetectorName, FaceDetector, create_detector
+from ferkit.inference.images import ColorOrder, ImageInput, load_image
+from ferkit.inference.track import IoUTracker
+from ferkit.inference.types import Detection, FacePrediction
+from ferkit.inference.video import Frame
+from ferkit.transforms.preprocess import prepare_faces, to_gray
+
+DEFAULT_MODEL = "base"
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """A frame of a stream with its faces; `analyzed` is False for frames skipped under `every`."""
+
+    frame: Frame
+    faces: list[FacePrediction]
+    analyzed: bool
+
+
+class Recognizer:
+    """Facial expression recognition on whole images.
+
+    Args:
+        model: a bundled model name, an exported `.onnx` file, a ferkit model file (`.pt` or run directory;
+            needs torch), or any object with the `Classifier` interface.
+        detector: "auto" (YuNet, or the Haar cascade when YuNet's model cannot be had), "yunet", "haar",
+            or any object with the `FaceDetector` interface.
+        score_threshold: minimum detector score of a face.
+        min_face: smallest face side kept, in original image pixels.
+        align: rotate each face so its eyes are level before classifying (needs landmarks, i.e. YuNet).
+        margin: share of the face box added on each side of the crop (FER2013-like framing).
+        max_side: images are downscaled to this long side for detection (boxes are reported in the original).
+        yunet_path: use this YuNet `.onnx` instead of the downloaded one.
+        cache_dir: where the YuNet model is downloaded to (default `~/.cache/ferkit`).
+        download: allow downloading the YuNet model on first use.
+    """
+
+    def __init__(
+        self,
+        model: str | Path | Classifier = DEFAULT_MODEL,
+        detector: DetectorName | FaceDetector = "auto",
+        *,
+        score_threshold: float = 0.7,
+        min_face: int = 20,
+        align: bool = True,
+        margin: float = FACE_MARGIN,
+        max_side: int = 640,
+        yunet_path: str | Path | None = None,
+        cache_dir: str | Path | None = None,
+        download: bool = True,
+    ) -> None:
+        self.classifier = load_classifier(model) if isinstance(model, (str, Path)) else model
+        if isinstance(detector, str):
+            detector = create_detector(detector, score_threshold=score_threshold, min_face=min_face,
+                                       max_side=max_side, yunet_path=yunet_path, cache_dir=cache_dir,
+                                       download=download)
+        self.detector = detector
+        self.align = align
+        self.margin = margin
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return tuple(self.classifier.classes)
+
+    def model_info(self) -> dict[str, Any]:
+        """The model's name, classes, input size, metrics and source file, plus the detector in use."""
+        return {**self.classifier.info(), "detector": self.detector.name}
+
+    def predict(self, image: ImageInput, color: ColorOrder = "bgr") -> list[FacePrediction]:
+        """Every face in `image` (a path, a NumPy array in `color` order, or a PIL image); [] when none.
+
+        Raises:
+            ImageReadError: the image cannot be read or has an unsupported layout.
+        """
+        return self.predict_batch([image], color)[0]
+
+    def predict_batch(self, images: Sequence[ImageInput], color: ColorOrder = "bgr") -> list[list[FacePrediction]]:
+        """`predict` for many images, classifying the faces of all of them in one batch."""
+        frames = [load_image(im, color) for im in images]
+        detections = [self.detector.detect(frame) for frame in frames]
+        crops: list[np.ndarray] = []
+        for frame, dets in zip(frames, detections, strict=True):
+            if dets:
+                gray = to_gray(frame)
+                crops.extend(crop_face(gray, d, self.margin, self.align) for d in dets)
+        probs = iter(self.classifier.predict(prepare_faces(crops, self.classifier.preprocess)))
+        return [[self._prediction(d, next(probs)) for d in dets] for dets in detections]
+
+    def stream(self, frames: Iterable[Frame], tracker: IoUTracker | None = None,
+               every: int = 1) -> Iterator[FrameResult]:
+        """Analyse every `every`-th frame of a video-like sequence (with track ids when a tracker is given).
+
+        Every frame is yielded; skipped frames carry the latest predictions, so annotated output stays smooth.
+        """
+        if every < 1:
+            raise ValueError(f"every must be at least 1, got {every}")
+        faces: list[FacePrediction] = []
+        for frame in frames:
+            analyzed = frame.index % every == 0
+            if analyzed:
+                faces = self.predict(frame.image)
+                if tracker is not None:
+                    faces = tracker.update(faces)
+            yield FrameResult(frame, faces, analyzed)
+
+    def _prediction(self, detection: Detection, probs: np.ndarray) -> FacePrediction:
+        return FacePrediction(
+            box=detection.box,
+            score=detection.score,
+            probabilities=dict(zip(self.classes, map(float, probs), strict=True)),
+            landmarks=detection.landmarks,
+        )

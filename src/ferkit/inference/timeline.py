@@ -1,0 +1,81 @@
+"""Emotions over time for a video: one row per analysed frame and face, written as CSV, summarised per
+track (share of time in each emotion) and plotted as one panel per tracked face."""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ferkit.inference.types import FacePrediction
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    frame: int
+    time_s: float
+    face: FacePrediction
+
+
+def write_csv(rows: Sequence[TimelineRow], path: str | Path, classes: Sequence[str]) -> Path:
+    """Columns: frame, time_s, track_id, x, y, w, h, score, label, then one probability column per class."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["frame", "time_s", "track_id", "x", "y", "w", "h", "score", "label", *classes])
+        for row in rows:
+            face = row.face
+            writer.writerow([row.frame, f"{row.time_s:.3f}", face.track_id, *face.box.to_list(), f"{face.score:.4f}",
+                             face.label, *(f"{face.probabilities[c]:.4f}" for c in classes)])
+    return path
+
+
+def _by_track(rows: Sequence[TimelineRow]) -> list[tuple[int | None, list[TimelineRow]]]:
+    """Rows grouped by track id, tracks in id order (untracked faces, id None, last)."""
+    groups: dict[int | None, list[TimelineRow]] = defaultdict(list)
+    for row in rows:
+        groups[row.face.track_id].append(row)
+    return sorted(groups.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))
+
+
+def summarize(rows: Sequence[TimelineRow], classes: Sequence[str]) -> dict[str, Any]:
+    """Per track: frames seen, first and last time, and the share of its frames spent in each emotion."""
+    tracks = []
+    for track_id, track_rows in _by_track(rows):
+        labels = [r.face.label for r in track_rows]
+        tracks.append({
+            "track_id": track_id,
+            "frames": len(track_rows),
+            "start_s": round(track_rows[0].time_s, 3),
+            "end_s": round(track_rows[-1].time_s, 3),
+            "share": {c: round(labels.count(c) / len(labels), 4) for c in classes},
+        })
+    return {"frames_with_faces": len({r.frame for r in rows}), "tracks": tracks}
+
+
+def plot_timeline(rows: Sequence[TimelineRow], classes: Sequence[str], path: str | Path) -> Path:
+    """A PNG with one panel per track: each class's probability against time."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    groups = _by_track(rows)
+    n = max(1, len(groups))
+    fig = Figure(figsize=(9, 2.2 * n), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(n, 1, sharex=True, squeeze=False)[:, 0]
+    for ax, (track_id, track_rows) in zip(axes, groups, strict=False):
+        times = [r.time_s for r in track_rows]
+        for c in classes:
+            ax.plot(times, [r.face.probabilities[c] for r in track_rows], label=c, linewidth=1.2)
+        ax.set_ylim(0, 1)
+        ax.set_ylabel(f"face #{track_id}" if track_id is not None else "faces")
+    axes[0].legend(ncols=len(classes), loc="lower left", bbox_to_anchor=(0, 1.02), fontsize="small", frameon=False)
+    axes[-1].set_xlabel("time (s)")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    return path

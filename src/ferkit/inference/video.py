@@ -1,0 +1,106 @@
+"""Video I/O only: frames in (file, camera, or any iterable of images) and annotated frames out.
+
+Analysis lives in `pipeline.Recognizer.stream`; outputs derived from it in `timeline`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ferkit.errors import FerkitError, ImageReadError
+
+log = logging.getLogger(__name__)
+
+FALLBACK_FPS = 30.0  # cameras and some containers report 0 frames/s
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One video frame: its position, its time in seconds from the start, and the BGR image."""
+
+    index: int
+    time_s: float
+    image: np.ndarray
+
+
+class VideoSource:
+    """Frames of a video file (`path`) or a camera (`int` device index), as an iterator of `Frame`.
+
+    File frames are timed by their index and the container's frame rate; camera frames by the wall clock.
+
+    Raises:
+        ImageReadError: the file is missing, not a video, or has no readable frame.
+    """
+
+    def __init__(self, source: str | Path | int) -> None:
+        self.source = source
+        self.is_camera = isinstance(source, int)
+        if not self.is_camera and not Path(source).is_file():
+            raise ImageReadError(f"{source}: no such video file")
+        self._capture = cv2.VideoCapture(source if self.is_camera else str(source))
+        if not self._capture.isOpened():
+            what = f"camera {source}" if self.is_camera else f"{source}: not a video OpenCV can read"
+            raise ImageReadError(f"cannot open {what}")
+        self.fps = self._capture.get(cv2.CAP_PROP_FPS) or FALLBACK_FPS
+        count = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        self.frame_count = count if count > 0 and not self.is_camera else None  # None when unknown
+
+    def __iter__(self) -> Iterator[Frame]:
+        start = time.monotonic()
+        index = 0
+        while True:
+            ok, image = self._capture.read()
+            if not ok:
+                break
+            time_s = time.monotonic() - start if self.is_camera else index / self.fps
+            yield Frame(index, time_s, image)
+            index += 1
+        if index == 0:
+            raise ImageReadError(f"{self._name()}: no frame could be read")
+
+    def _name(self) -> str:
+        return f"camera {self.source}" if self.is_camera else str(self.source)
+
+    def close(self) -> None:
+        self._capture.release()
+
+    def __enter__(self) -> VideoSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class VideoSink:
+    """Writes frames to an `.mp4` (MPEG-4 Part 2, which every OpenCV wheel can encode); sized by the first frame."""
+
+    def __init__(self, path: str | Path, fps: float) -> None:
+        self.path = Path(path)
+        self.fps = fps
+        self._writer: cv2.VideoWriter | None = None
+
+    def write(self, image_bgr: np.ndarray) -> None:
+        if self._writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            size = (image_bgr.shape[1], image_bgr.shape[0])
+            self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, size)
+            if not self._writer.isOpened():
+                raise FerkitError(f"{self.path}: cannot write a video there")
+        self._writer.write(image_bgr)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+
+    def __enter__(self) -> VideoSink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
