@@ -6,8 +6,6 @@ without calibration faces it falls back to dynamic quantisation (weights only, C
 
 from __future__ import annotations
 
-import json
-import logging
 import tempfile
 from pathlib import Path
 from typing import Any
