@@ -23,7 +23,8 @@ from ferkit.transforms.preprocess import PreprocessConfig, prepare_faces
 
 USAGE_SPLITS = {"Training": "train", "PublicTest": "val", "PrivateTest": "test"}
 _N_PIXELS = FER_INPUT_SIZE * FER_INPUT_SIZE
-_NOT_A_PIXEL_CHAR = re.compile(r"[^0-9\s]")
+_PIXEL_CHARS = b"0123456789 \t"
+_NOT_A_PIXEL_CHAR = re.compile(r"[^0-9 \t]")
 
 
 def _parse_pixels(text: str) -> np.ndarray:
@@ -32,8 +33,8 @@ def _parse_pixels(text: str) -> np.ndarray:
     Raises:
         ValueError: a message saying what is wrong (non-numeric value, wrong count, value out of range).
     """
-    bad = _NOT_A_PIXEL_CHAR.search(text)
-    if bad:
+    if text.encode().translate(None, _PIXEL_CHARS):  # a fast C check; the regex only runs to name the value
+        bad = _NOT_A_PIXEL_CHAR.search(text)
         start = text.rfind(" ", 0, bad.start()) + 1
         end = text.find(" ", bad.start())
         token = text[start:end if end >= 0 else None]
