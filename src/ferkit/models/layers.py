@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ferkit.constants import FER_MEAN, FER_STD
@@ -18,6 +19,15 @@ class InputNorm(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return (x - self.mean) * self.inv_std
+
+
+def global_avg_pool(x: torch.Tensor) -> torch.Tensor:
+    """Mean over height and width, [N, C, H, W] -> [N, C, 1, 1], at any input size.
+
+    Written as one average pool over the whole map rather than `mean()`/`AdaptiveAvgPool2d`: those export as
+    ReduceMean, which torch 2.13's ONNX exporter cannot bring down to opset 17; AveragePool exports at any opset.
+    """
+    return F.avg_pool2d(x, kernel_size=x.shape[-2:])
 
 
 class ConvBnAct(nn.Sequential):
@@ -46,7 +56,7 @@ class SqueezeExcite(nn.Module):
         self.expand = nn.Conv2d(rd_chs, chs, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        gate = self.expand(self.act(self.reduce(x.mean((2, 3), keepdim=True))))
+        gate = self.expand(self.act(self.reduce(global_avg_pool(x))))
         return x * gate.sigmoid()
 
 
@@ -79,7 +89,6 @@ class ClassifierHead(nn.Module):
 
     def __init__(self, in_features: int, num_classes: int, hidden: tuple[int, ...] = (), drop_rate: float = 0.0):
         super().__init__()
-        self.pool = nn.AdaptiveAvgPool2d(1)
         layers: list[nn.Module] = []
         for width in hidden:
             layers += [
@@ -94,9 +103,23 @@ class ClassifierHead(nn.Module):
         self.fc = nn.Linear(in_features, num_classes)
 
     def forward(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        x = self.hidden(self.pool(x).flatten(1))
+        x = self.hidden(global_avg_pool(x).flatten(1))
         return x if pre_logits else self.fc(self.drop(x))
 
     def reset(self, num_classes: int) -> None:
         """Replace the final linear layer (new, randomly initialised) for a different set of classes."""
         self.fc = nn.Linear(self.fc.in_features, num_classes)
+
+
+class SeparableConvBn(nn.Sequential):
+    """Keras-style SeparableConv2D (3x3 depthwise then 1x1 pointwise, nothing between) -> BN -> optional ReLU."""
+
+    def __init__(self, in_chs: int, out_chs: int, act: bool = True) -> None:
+        layers: list[nn.Module] = [
+            nn.Conv2d(in_chs, in_chs, 3, padding=1, groups=in_chs, bias=False),
+            nn.Conv2d(in_chs, out_chs, 1, bias=False),
+            nn.BatchNorm2d(out_chs),
+        ]
+        if act:
+            layers.append(nn.ReLU(inplace=True))
+        super().__init__(*layers)

@@ -1,4 +1,8 @@
-"""Plain VGG-style CNNs: stages of (conv3x3-BN-ReLU) x depth -> maxpool [-> dropout], then a pooled dense head.
+"""Plain VGG-style CNNs: stages of (conv3x3-BN-ReLU) x depth -> maxpool -> dropout, then a pooled dense head.
+
+`cnn` and `dcnn` are the Keras-style baselines of classic FER2013 studies (conv-BN-ReLU-maxpool-dropout
+blocks, then dense layers); `dcnn` is the deeper, wider one. Here their Flatten becomes global average
+pooling, so they accept any input size.
 
 `vgg` follows the network behind the best single-network FER2013 result (Khanzada et al. 2021, "Facial
 Expression Recognition with Deep Learning", 73.28% PrivateTest): 4 stages of 2 convs, widths 64..512. Global
@@ -69,4 +73,18 @@ class Vgg(FerModel):
 def vgg(num_classes: int = 7, in_chans: int = 1, input_size: int = 48, **kwargs) -> Vgg:
     """Khanzada et al. 2021 VGG variant, GAP head: 4 x (2 conv) widths 64-128-256-512, ~5M params."""
     args = dict(widths=(64, 128, 256, 512), depth=2, head_hidden=(256,), drop_rate=0.5)
+    return Vgg(num_classes, in_chans, input_size, **{**args, **kwargs})
+
+
+@register_model
+def cnn(num_classes: int = 7, in_chans: int = 1, input_size: int = 48, **kwargs) -> Vgg:
+    """Keras-style FER2013 baseline: 4 blocks of one conv (64-128-512-512), dense 256-512, ~3.3M params."""
+    args = dict(widths=(64, 128, 512, 512), depth=1, stage_drop_rate=0.25, head_hidden=(256, 512), drop_rate=0.25)
+    return Vgg(num_classes, in_chans, input_size, **{**args, **kwargs})
+
+
+@register_model
+def dcnn(num_classes: int = 7, in_chans: int = 1, input_size: int = 48, **kwargs) -> Vgg:
+    """Deeper Keras-style baseline: 4 blocks of three convs (64-128-256-512), dense 512-256, ~8.2M params."""
+    args = dict(widths=(64, 128, 256, 512), depth=3, stage_drop_rate=0.3, head_hidden=(512, 256), drop_rate=0.4)
     return Vgg(num_classes, in_chans, input_size, **{**args, **kwargs})
