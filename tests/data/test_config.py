@@ -18,6 +18,10 @@ def test_strings_become_paths_and_tuples():
     assert cfg == DataConfig(path=Path("data/fer2013"), classes=("happy", "sad"), cache_dir=Path("/tmp/c"))
 
 
+def test_home_is_expanded():
+    assert DataConfig(path=Path("~/faces.csv")).path == Path.home() / "faces.csv"
+
+
 def test_preprocess_carries_the_pixel_settings():
     cfg = DataConfig(path=Path("x"), input_size=64, clahe=True)
     assert cfg.preprocess == PreprocessConfig(input_size=64, clahe=True, denoise=False)

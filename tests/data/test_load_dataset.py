@@ -81,6 +81,14 @@ def test_npz_source_is_split_by_val_fraction(tmp_path):
     assert splits.train.images.shape[1:] == (48, 48)  # resized by the shared preprocessing
 
 
+def test_unknown_class_in_npz_is_refused_naming_the_file(tmp_path):
+    faces = FaceArrays(np.zeros((2, 48, 48), np.uint8), np.array([0, 1]), ("happy", "pride"))
+    path = faces.save(tmp_path / "faces.npz")
+    with pytest.raises(DataError, match=r"faces\.npz: unknown class 'pride'"):
+        load_dataset(DataConfig(path=path))
+    assert load_dataset(DataConfig(path=path, extra_classes=("pride",), val_fraction=0)).train.classes[-1] == "pride"
+
+
 def test_load_split_accepts_fer2013_names(fer_csv):
     cfg = DataConfig(path=fer_csv)
     assert len(load_split(cfg, "Training")) == len(load_split(cfg, "train")) == 10

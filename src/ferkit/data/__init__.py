@@ -5,7 +5,7 @@ set or a `.npz` face-array file; normalises label names; keeps the classes asked
 stratified, seeded validation split when the set has none; and caches the decoded faces.
 
 Example:
-    >>> splits = load_dataset(DataConfig(path=Path("data/fer2013"), cache_dir=Path("~/.cache/ferkit/data")))
+    >>> splits = load_dataset(DataConfig(path=Path("data/fer2013"), cache_dir=Path.home() / ".cache/ferkit/data"))
     >>> splits.description
     'train=fer2013 train/ Training_* (28,709), val=fer2013 test/ PublicTest_* (3,589)'
 """
@@ -129,7 +129,8 @@ def _check_known_classes(cfg: DataConfig, faces: FaceArrays, classes: tuple[str,
     for index, name in enumerate(faces.classes):
         members = np.flatnonzero(faces.labels == index)
         if len(members) and name not in EMOTIONS and name not in classes:
-            where = f"folder {Path(faces.sources[members[0]]).parent}" if faces.sources else str(cfg.path)
+            in_folder = cfg.path.is_dir() and faces.sources
+            where = f"folder {Path(faces.sources[members[0]]).parent}" if in_folder else str(cfg.path)
             raise DataError(f"{where}: unknown class '{name}'; accepted names: {accepted_names()}; "
                             f"list it in extra_classes to keep it")
 

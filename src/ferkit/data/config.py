@@ -31,10 +31,10 @@ class DataConfig:
         "help": "folder for cached uint8 face arrays; unset = no cache"})
 
     def __post_init__(self) -> None:
-        # Accept plain strings (from YAML or Python callers) but store Paths, so equality and hashing hold.
-        object.__setattr__(self, "path", Path(self.path))
+        # Accept plain strings and "~" (from YAML or Python callers) but store Paths, so equality and hashing hold.
+        object.__setattr__(self, "path", Path(self.path).expanduser())
         if self.cache_dir is not None:
-            object.__setattr__(self, "cache_dir", Path(self.cache_dir))
+            object.__setattr__(self, "cache_dir", Path(self.cache_dir).expanduser())
         object.__setattr__(self, "classes", tuple(self.classes))
         object.__setattr__(self, "extra_classes", tuple(self.extra_classes))
         if self.input_size < 8:
