@@ -21,10 +21,10 @@ from ferkit.data.split import select_classes
 from ferkit.errors import ConfigError, DataError, ModelError
 from ferkit.evaluate.figures import FaceExample
 from ferkit.evaluate.gradcam import gradcam
-from ferkit.evaluate.history import find_run_dir, load_history
 from ferkit.evaluate.metrics import compute_metrics
 from ferkit.evaluate.predict import Tta, predict_probs, select_device
 from ferkit.evaluate.report import HTML_FILE, METRICS_FILE, EvalReport, write_report
+from ferkit.evaluate.rundir import find_run_dir, free_dir, load_history
 from ferkit.train.checkpoint import ModelMeta, load_model
 from ferkit.transforms.preprocess import to_model_input
 
@@ -92,7 +92,7 @@ def evaluate(cfg: EvalConfig) -> EvalReport:
         tta=cfg.tta,
         num_params=sum(p.numel() for p in model.parameters()),
         metrics=metrics,
-        out_dir=_free_dir(cfg.out_dir or _default_out_dir(cfg, run_dir)),
+        out_dir=free_dir(cfg.out_dir or _default_out_dir(cfg, run_dir), (METRICS_FILE, HTML_FILE)),
         model_classes=meta.classes,
         mistakes=_confident_mistakes(faces, probs, cfg.mistakes),
         saliency=_saliency_examples(model, faces, probs, columns, cfg.gradcam_per_class, device, cfg.batch_size),
@@ -156,17 +156,6 @@ def _default_out_dir(cfg: EvalConfig, run_dir: Path | None) -> Path:
         return run_dir / f"eval-{cfg.split}"
     checkpoint = Path(cfg.checkpoint)
     return checkpoint.parent / f"{checkpoint.stem}-eval-{cfg.split}"
-
-
-def _free_dir(out_dir: Path) -> Path:
-    """`out_dir`, or `out_dir-2`, `-3`, ... when it already holds a report (never overwrite one silently)."""
-    candidate, n = out_dir, 1
-    while (candidate / METRICS_FILE).exists() or (candidate / HTML_FILE).exists():
-        n += 1
-        candidate = out_dir.with_name(f"{out_dir.name}-{n}")
-    if candidate != out_dir:
-        log.info("%s already holds a report; writing to %s", out_dir, candidate)
-    return candidate
 
 
 def _confident_mistakes(faces: FaceArrays, probs: np.ndarray, count: int) -> tuple[FaceExample, ...]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 from pathlib import Path
 
 from ferkit.apps.config_args import add_config_arguments, config_from_args
@@ -12,8 +11,8 @@ from ferkit.apps.config_args import add_config_arguments, config_from_args
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ferkit.evaluate.run import EvalConfig
 
-    checkpoint = next(f for f in dataclasses.fields(EvalConfig) if f.name == "checkpoint")
-    parser.add_argument("--checkpoint", type=Path, required=True, help=checkpoint.metadata["help"])
+    parser.add_argument("--checkpoint", type=Path, required=True,
+                        help=EvalConfig.__dataclass_fields__["checkpoint"].metadata["help"])
     add_config_arguments(parser, EvalConfig, skip=("checkpoint",))
 
 

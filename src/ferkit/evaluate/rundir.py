@@ -1,4 +1,5 @@
-"""Reading what a training run left in its run directory: which folder it is, and its history.csv."""
+"""Run directories: finding the one a model file belongs to, reading its history.csv, and picking a fresh
+output folder so that no earlier report is ever overwritten."""
 
 from __future__ import annotations
 
@@ -44,3 +45,15 @@ def load_history(run_dir: Path) -> dict[str, np.ndarray] | None:
         except ValueError as exc:
             raise DataError(f"{path}: column '{name}' holds a value that is not a number ({exc})") from exc
     return columns
+
+
+def free_dir(out_dir: Path, markers: tuple[str, ...]) -> Path:
+    """`out_dir`, or `out_dir-2`, `-3`, ... when it already holds one of the `markers` files."""
+    out_dir = Path(out_dir)
+    candidate, n = out_dir, 1
+    while any((candidate / name).exists() for name in markers):
+        n += 1
+        candidate = out_dir.with_name(f"{out_dir.name}-{n}")
+    if candidate != out_dir:
+        log.info("%s already holds a report; writing to %s", out_dir, candidate)
+    return candidate

@@ -1,0 +1,79 @@
+"""Batched prediction and test-time augmentation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from ferkit.evaluate.predict import predict_probs, tta_views
+from ferkit.models import create_model
+from ferkit.transforms.preprocess import to_model_input
+
+
+class RowProfileNet(nn.Module):
+    """Classifies the mean of each pixel row: mirror-symmetric by construction, yet input-dependent."""
+
+    def __init__(self, size: int = 48, num_classes: int = 3) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.fc = nn.Linear(size, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x.mean(dim=3)[:, 0] * 10)
+
+
+@pytest.fixture
+def images() -> np.ndarray:
+    return np.random.default_rng(0).integers(0, 256, size=(10, 48, 48), dtype=np.uint8)
+
+
+def test_flip_on_a_symmetric_model_equals_no_tta(images):
+    model = RowProfileNet()
+    plain = predict_probs(model, images, tta="none")
+    np.testing.assert_allclose(predict_probs(model, images, tta="flip"), plain, atol=1e-6)
+    assert plain.std(axis=0).max() > 0.01  # the model does respond to its input
+
+
+def test_flip_averages_the_probabilities_of_face_and_mirror(images):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(48 * 48, 3)).eval()  # sees left and right differently
+    x = to_model_input(torch.from_numpy(images))
+    with torch.no_grad():
+        expected = (model(x).softmax(1) + model(x.flip(-1)).softmax(1)).numpy() / 2
+    flipped = predict_probs(model, images, batch_size=4, tta="flip")
+    np.testing.assert_allclose(flipped, expected, atol=1e-5)
+    assert not np.allclose(flipped, predict_probs(model, images, tta="none"), atol=1e-5)
+
+
+def test_tencrop_views():
+    x = torch.rand(2, 1, 48, 48)
+    views = tta_views(x, "tencrop")
+    assert len(views) == 10 and all(v.shape == x.shape for v in views)
+    for crop, mirrored in zip(views[:5], views[5:], strict=True):
+        torch.testing.assert_close(mirrored, crop.flip(-1))
+    assert len({tuple(v[0, 0, :3, :3].flatten().tolist()) for v in views[:5]}) == 5  # five different crops
+    flat = torch.full((1, 1, 48, 48), 0.25)
+    for view in tta_views(flat, "tencrop"):  # crops of a flat face are the flat face
+        torch.testing.assert_close(view, flat)
+
+
+def test_tencrop_probabilities_are_distributions(images):
+    torch.manual_seed(0)
+    probs = predict_probs(create_model("test_tiny", num_classes=7), images, tta="tencrop")
+    assert probs.shape == (10, 7)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_batch_size_does_not_change_results(images):
+    model = RowProfileNet()
+    np.testing.assert_allclose(predict_probs(model, images, batch_size=3), predict_probs(model, images, batch_size=64),
+                               atol=1e-6)
+
+
+def test_bad_arguments(images):
+    with pytest.raises(ValueError, match="unknown test-time augmentation"):
+        predict_probs(RowProfileNet(), images, tta="rotate")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="no faces"):
+        predict_probs(RowProfileNet(), images[:0])

@@ -1,0 +1,82 @@
+"""`ferkit evaluate` end to end: a tiny 7-class model file on a 3-class synthetic .npz data set."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ferkit.apps.cli import main
+from ferkit.constants import EMOTIONS
+from ferkit.data import DataConfig, load_split
+from ferkit.errors import ConfigError
+from ferkit.evaluate.run import EvalConfig, evaluate
+from ferkit.train.checkpoint import load_model
+from ferkit.transforms.preprocess import to_model_input
+
+from .conftest import DATA_CLASSES, save_tiny_model, write_history
+
+
+def _expected_accuracy(model_file: Path, data: Path, classes: tuple[str, ...]) -> float:
+    """Accuracy computed without ferkit.evaluate: softmax over the model's 7 outputs, keep `classes`' columns."""
+    model, meta = load_model(model_file)
+    faces = load_split(DataConfig(path=data, classes=meta.classes), "val")
+    keep = np.isin(np.array(faces.classes)[faces.labels], classes)
+    with torch.no_grad():
+        probs = model(to_model_input(torch.from_numpy(faces.images[keep]))).softmax(1).numpy()
+    columns = [meta.classes.index(c) for c in classes]
+    predicted = np.array(classes)[probs[:, columns].argmax(1)]
+    return float((predicted == np.array(faces.classes)[faces.labels[keep]]).mean())
+
+
+def test_cli_writes_report_for_the_classes_present(tiny_model_file, faces_npz, tmp_path, capsys):
+    out = tmp_path / "report"
+    rc = main(["evaluate", "--checkpoint", str(tiny_model_file), "--data", str(faces_npz), "--split", "val",
+               "--device", "cpu", "--out-dir", str(out), "--mistakes", "5", "--gradcam-per-class", "2"])
+    assert rc == 0
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved["split"] == "val" and saved["classes"] == list(DATA_CLASSES)
+    assert saved["model_classes"] == list(EMOTIONS) and saved["num_faces"] == 15
+    assert saved["accuracy"] == pytest.approx(_expected_accuracy(tiny_model_file, faces_npz, DATA_CLASSES))
+    assert {p.name for p in out.glob("*.png")} == {"confusion.png", "pr_roc.png", "reliability.png", "mistakes.png",
+                                                  "gradcam.png"}
+    assert "[val]" in (out / "report.html").read_text()
+    printed = capsys.readouterr().out
+    assert "test_tiny on faces.npz [val]: 15 faces" in printed and f"report: {out / 'report.html'}" in printed
+
+
+def test_class_subset_and_unknown_class(tiny_model_file, faces_npz, tmp_path, capsys):
+    report = evaluate(EvalConfig(checkpoint=tiny_model_file, data=faces_npz, classes=("Happiness", "sad"),
+                                 device="cpu", out_dir=tmp_path / "two"))
+    assert report.metrics.classes == ("happy", "sad") and report.metrics.num_faces == 10
+    assert report.metrics.accuracy == pytest.approx(_expected_accuracy(tiny_model_file, faces_npz, ("happy", "sad")))
+
+    assert main(["evaluate", "--checkpoint", str(tiny_model_file), "--data", str(faces_npz),
+                 "--classes", "happy,contempt", "--device", "cpu", "--out-dir", str(tmp_path / "x")]) == 2
+    assert "contempt" in capsys.readouterr().err and not (tmp_path / "x").exists()
+
+
+def test_run_dir_defaults_history_and_numbering(faces_npz, tmp_path):
+    run = tmp_path / "run"
+    save_tiny_model(run / "model.pt", train_config={"data": str(faces_npz), "val_fraction": 0.2, "seed": 3})
+    write_history(run, [0.2, 0.3])
+    cfg = EvalConfig(checkpoint=run, device="cpu", tta="flip", gradcam_per_class=0, mistakes=0)
+    first, second = evaluate(cfg), evaluate(cfg)
+    assert first.out_dir == run / "eval-val" and second.out_dir == run / "eval-val-2"
+    assert first.data == faces_npz  # taken from the model's training config
+    assert first.metrics.num_faces == 30  # val_fraction 0.2 of the training config, not the default 0.1
+    assert (first.out_dir / "training_curves.png").is_file()
+    assert not (first.out_dir / "gradcam.png").exists() and not (first.out_dir / "mistakes.png").exists()
+    assert json.loads(second.metrics_path.read_text())["tta"] == "flip"
+
+
+def test_bare_model_file_goes_beside_it_and_needs_data(tiny_model_file, faces_npz):
+    report = evaluate(EvalConfig(checkpoint=tiny_model_file, data=faces_npz, split="train", device="cpu",
+                                 gradcam_per_class=0, mistakes=0))
+    assert report.out_dir == tiny_model_file.parent / "tiny-eval-train"
+    assert report.history is None and report.metrics.num_faces == 135
+    with pytest.raises(ConfigError, match="pass --data"):
+        evaluate(EvalConfig(checkpoint=tiny_model_file, device="cpu"))
