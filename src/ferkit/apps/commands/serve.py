@@ -1,0 +1,45 @@
+"""`ferkit serve`: the REST API, its OpenAPI docs and the web page, on one uvicorn server.
+
+Settings: ServeConfig defaults < environment (FERKIT_API_KEY, FERKIT_CORS_ORIGINS, FERKIT_YUNET) < options.
+The API key is read from the environment only, so it never shows in the process list.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+
+from ferkit.apps.config_args import add_config_arguments, make_config
+from ferkit.apps.service.config import ServeConfig, config_values_from_env
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_config_arguments(parser, ServeConfig, skip=("api_key",))
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from ferkit.apps.service import create_app
+    from ferkit.apps.service.logs import JsonLineFormatter
+
+    options = {f.name: getattr(args, f.name) for f in dataclasses.fields(ServeConfig)
+               if getattr(args, f.name, None) is not None}
+    config = make_config(ServeConfig, {**config_values_from_env(), **options})
+    for handler in logging.getLogger().handlers:  # one JSON object per line, for log collectors
+        handler.setFormatter(JsonLineFormatter())
+    log.info("serving on http://%s:%d (web page at /, API docs at /docs, API key %s)", config.host, config.port,
+             "required" if config.api_key else "not required")
+    uvicorn.run(
+        create_app(config),
+        host=config.host,
+        port=config.port,
+        log_config=None,  # keep the JSON handlers set above
+        access_log=False,  # ferkit.access logs each request with its latency instead
+        limit_concurrency=config.max_connections,
+        ws_max_size=config.max_upload_bytes,
+    )
+    return 0

@@ -1,0 +1,263 @@
+"""`create_app`: the FastAPI application of `ferkit serve` (REST API, live WebSocket, web page).
+
+Example:
+    >>> app = create_app(ServeConfig(model="base"))  # doctest: +SKIP
+    >>> uvicorn.run(app)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
+from importlib.resources import files
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from ferkit import __version__
+from ferkit.apps.service.config import ServeConfig
+from ferkit.apps.service.errors import ApiError, error_response, install_error_handlers
+from ferkit.apps.service.live import create_live_router
+from ferkit.apps.service.logs import AccessLogMiddleware
+from ferkit.apps.service.pool import InferencePool, RecognizerFactory, RecognizerOptions
+from ferkit.apps.service.predict import run_prediction, server_busy
+from ferkit.apps.service.schemas import (
+    BatchResponse,
+    ErrorResponse,
+    HealthResponse,
+    ModelEntry,
+    ModelsResponse,
+    PredictResponse,
+    ReadyResponse,
+)
+from ferkit.apps.service.security import api_key_dependency
+from ferkit.apps.service.uploads import (
+    GENERIC_BINARY,
+    IMAGE_MEDIA_TYPES,
+    MULTIPART,
+    Upload,
+    check_media_type,
+    inspect_image,
+    media_type,
+    read_body,
+    split_multipart,
+)
+
+SINGLE_FIELD = "image"
+BATCH_FIELD = "images"
+
+_BINARY = {"type": "string", "format": "binary"}
+_ERRORS = {
+    status: {"model": ErrorResponse, "description": description}
+    for status, description in {
+        400: "malformed multipart body",
+        401: "API key missing",
+        403: "API key not valid",
+        408: "the upload took longer than the request timeout",
+        413: "upload too large, too many pixels or too many images",
+        415: "missing or wrong Content-Type",
+        422: "not an image, undecodable image, or an invalid query option",
+        503: "server busy (see Retry-After)",
+        504: "no result within the request timeout",
+    }.items()
+}
+
+
+def _request_body(field: str, many: bool) -> dict:
+    """OpenAPI requestBody: a multipart form with `field`, or (single image only) the raw image bytes."""
+    part = {"type": "array", "items": _BINARY, "minItems": 1} if many else _BINARY
+    content: dict = {
+        MULTIPART: {"schema": {"type": "object", "required": [field], "properties": {field: part}}},
+    }
+    if not many:
+        content.update({t: {"schema": _BINARY} for t in (*IMAGE_MEDIA_TYPES, GENERIC_BINARY)})
+    return {"requestBody": {"required": True, "content": content}}
+
+
+class PredictOptions:
+    """Query options of the predict endpoints; unset ones take the server's defaults."""
+
+    def __init__(
+        self,
+        detector: Annotated[Literal["auto", "yunet", "haar"] | None, Query(description="face detector")] = None,
+        threshold: Annotated[float | None, Query(ge=0.0, le=1.0, description="minimum face detection score")] = None,
+        align: Annotated[bool | None, Query(description="rotate faces upright by their eyes first")] = None,
+        annotate: Annotated[bool, Query(description="also return the image with boxes and labels")] = False,
+    ) -> None:
+        self.detector = detector
+        self.threshold = threshold
+        self.align = align
+        self.annotate = annotate
+
+    def resolve(self, default: RecognizerOptions) -> RecognizerOptions:
+        return RecognizerOptions(
+            detector=self.detector or default.detector,
+            score_threshold=default.score_threshold if self.threshold is None else self.threshold,
+            align=default.align if self.align is None else self.align,
+        )
+
+
+def create_app(config: ServeConfig | None = None, recognizer_factory: RecognizerFactory | None = None) -> FastAPI:
+    """Build the service. The model loads once, when the app starts (lifespan), in every worker thread.
+
+    Args:
+        config: limits, defaults and security settings; `ServeConfig()` if None.
+        recognizer_factory: builds a recognizer from `detector=, score_threshold=, align=`; by default a
+            `ferkit.inference.Recognizer` of `config.model`. Tests pass a stub here.
+    """
+    config = config or ServeConfig()
+    pool = InferencePool(
+        recognizer_factory or _default_factory(config),
+        RecognizerOptions(config.detector, config.score_threshold, config.align),
+        workers=config.workers,
+        queue_size=config.queue_size,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool.start()
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(pool.stop)
+
+    app = FastAPI(
+        title="ferkit",
+        version=__version__,
+        description="Facial expression recognition: faces, boxes, landmarks and expression probabilities.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    protected = [Depends(api_key_dependency(config.api_key))] if config.api_key else []
+    app.include_router(_health_router(pool, config))
+    app.include_router(_api_router(pool, config), dependencies=protected)
+    app.include_router(create_live_router(pool, config))
+    app.mount("/", StaticFiles(directory=_web_dir(), html=True), name="web")
+    if config.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(config.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "X-API-Key"],
+        )
+    app.add_middleware(AccessLogMiddleware)
+    return app
+
+
+def _default_factory(config: ServeConfig) -> RecognizerFactory:
+    from ferkit.inference import Recognizer
+
+    return partial(Recognizer, model=config.model)
+
+
+def _web_dir() -> Path:
+    return Path(str(files("ferkit.apps") / "web"))
+
+
+def _health_router(pool: InferencePool, config: ServeConfig) -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz", response_model=HealthResponse, summary="the process is alive")
+    async def healthz() -> HealthResponse:
+        return HealthResponse(status="ok")
+
+    @router.get(
+        "/readyz",
+        response_model=ReadyResponse,
+        responses={503: {"model": ErrorResponse, "description": "model or detector not loaded"}},
+        summary="the model and detector are loaded and the workers run",
+    )
+    async def readyz() -> ReadyResponse | JSONResponse:
+        if not pool.ready:
+            return error_response(503, "not_ready", "the model is not loaded yet", {"Retry-After": "1"})
+        return ReadyResponse(status="ready", model=config.model, detector=config.detector, workers=pool.workers,
+                             in_flight=pool.admitted, capacity=pool.capacity)
+
+    return router
+
+
+def _api_router(pool: InferencePool, config: ServeConfig) -> APIRouter:
+    router = APIRouter(prefix="/v1", tags=["recognition"], responses=_ERRORS)
+
+    @router.post(
+        "/predict",
+        response_model=PredictResponse,
+        summary="faces and expressions in one image",
+        description=f"Send the image as multipart/form-data (one part named '{SINGLE_FIELD}') or as the raw "
+        "body with its image/* Content-Type.",
+        openapi_extra=_request_body(SINGLE_FIELD, many=False),
+    )
+    async def predict(request: Request, options: Annotated[PredictOptions, Depends()]) -> PredictResponse:
+        deadline = time.monotonic() + config.request_timeout_s
+        uploads = await _read_uploads(request, pool, config, SINGLE_FIELD, raw_allowed=True, deadline=deadline)
+        if len(uploads) > 1:
+            raise ApiError(422, "too_many_images", f"send one '{SINGLE_FIELD}' part, or use /v1/predict/batch")
+        timeout_s = deadline - time.monotonic()
+        [result] = await run_prediction(pool, uploads, options.resolve(pool.default), options.annotate, timeout_s)
+        return result
+
+    @router.post(
+        "/predict/batch",
+        response_model=BatchResponse,
+        summary="faces and expressions in several images",
+        description=f"Send multipart/form-data with one part named '{BATCH_FIELD}' per image, at most "
+        f"{config.max_batch_images}; results come back in the same order.",
+        openapi_extra=_request_body(BATCH_FIELD, many=True),
+    )
+    async def predict_batch(request: Request, options: Annotated[PredictOptions, Depends()]) -> BatchResponse:
+        start = time.monotonic()
+        deadline = start + config.request_timeout_s
+        uploads = await _read_uploads(request, pool, config, BATCH_FIELD, raw_allowed=False, deadline=deadline)
+        if len(uploads) > config.max_batch_images:
+            raise ApiError(
+                413, "too_many_images", f"{len(uploads)} images; the limit is {config.max_batch_images} per request"
+            )
+        timeout_s = deadline - time.monotonic()
+        results = await run_prediction(pool, uploads, options.resolve(pool.default), options.annotate, timeout_s)
+        return BatchResponse(results=results, total_ms=round((time.monotonic() - start) * 1000.0, 2))
+
+    @router.get("/models", response_model=ModelsResponse, summary="the loaded model and its metadata")
+    async def models() -> ModelsResponse:
+        default = pool.default
+        entry = ModelEntry(
+            name=config.model,
+            classes=pool.classes,
+            detector=default.detector,
+            score_threshold=default.score_threshold,
+            align=default.align,
+            info=pool.model_info,
+        )
+        return ModelsResponse(models=[entry])
+
+    return router
+
+
+async def _read_uploads(
+    request: Request, pool: InferencePool, config: ServeConfig, field: str, raw_allowed: bool, deadline: float
+) -> list[Upload]:
+    """The uploaded images of `request`, size-checked and header-inspected (see `uploads`), or an ApiError."""
+    if not pool.has_room():  # refuse before reading a body that could not be processed anyway
+        raise server_busy()
+    content_type = media_type(request)
+    if content_type != MULTIPART:
+        if not raw_allowed:
+            raise ApiError(415, "unsupported_media_type", f"send {MULTIPART} with one '{field}' part per image")
+        check_media_type(content_type, (MULTIPART, GENERIC_BINARY), "the request")
+    try:
+        body = await asyncio.wait_for(read_body(request, config.max_upload_bytes), deadline - time.monotonic())
+    except asyncio.TimeoutError as exc:
+        raise ApiError(408, "upload_timeout", "the upload did not arrive within the request timeout") from exc
+    if content_type == MULTIPART:
+        named = split_multipart(body, request.headers["content-type"], field)
+        if not named:
+            raise ApiError(422, "missing_image", f"the multipart body has no part named '{field}'")
+    else:
+        named = [("the request body", body)]
+    return [inspect_image(data, name, config.max_pixels) for name, data in named]

@@ -1,0 +1,67 @@
+"""ServeConfig: every setting of `ferkit serve`, and the only place the service reads environment variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ferkit.constants import ENV_YUNET_PATH
+from ferkit.errors import ConfigError
+
+# Secrets and deployment settings that are better not typed on a command line (visible in `ps`).
+ENV_API_KEY = "FERKIT_API_KEY"
+ENV_CORS_ORIGINS = "FERKIT_CORS_ORIGINS"
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """Settings of the REST service and web page; defaults suit one machine serving a handful of clients."""
+
+    host: str = field(default="127.0.0.1", metadata={"help": "interface to listen on (0.0.0.0 for all)"})
+    port: int = field(default=8000, metadata={"help": "TCP port"})
+    model: str = field(default="base", metadata={"help": "bundled model name or path of a model file"})
+    detector: str = field(default="auto", metadata={"help": "face detector: auto, yunet or haar"})
+    yunet_path: str | None = field(default=None, metadata={"help": f"YuNet .onnx file (or env {ENV_YUNET_PATH})"})
+    score_threshold: float = field(default=0.7, metadata={"help": "default minimum face detection score"})
+    align: bool = field(default=True, metadata={"help": "rotate faces upright by their eyes before classifying"})
+    max_upload_bytes: int = field(default=10 * 1024 * 1024, metadata={"help": "largest request body (413)"})
+    max_pixels: int = field(default=50_000_000, metadata={"help": "largest image width*height (413)"})
+    max_batch_images: int = field(default=16, metadata={"help": "most images in one batch request"})
+    workers: int = field(default=2, metadata={"help": "inference threads"})
+    queue_size: int = field(default=16, metadata={"help": "requests waiting for a worker before 503"})
+    request_timeout_s: float = field(default=10.0, metadata={"help": "per-request limit, upload to answer (504)"})
+    max_connections: int = field(default=128, metadata={"help": "open connections before the server answers 503"})
+    cors_origins: tuple[str, ...] = field(
+        default=(), metadata={"help": f"origins allowed to call the API from a browser (or env {ENV_CORS_ORIGINS})"}
+    )
+    api_key: str | None = field(default=None, metadata={"help": f"require this X-API-Key (or env {ENV_API_KEY})"})
+
+    def __post_init__(self) -> None:
+        positive = ("port", "max_upload_bytes", "max_pixels", "max_batch_images", "workers", "max_connections")
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"ServeConfig.{name} must be positive, got {getattr(self, name)}")
+        if self.queue_size < 0:
+            raise ConfigError(f"ServeConfig.queue_size must be >= 0, got {self.queue_size}")
+        if self.request_timeout_s <= 0:
+            raise ConfigError(f"ServeConfig.request_timeout_s must be positive, got {self.request_timeout_s}")
+        if not 0.0 <= self.score_threshold <= 1.0:
+            raise ConfigError(f"ServeConfig.score_threshold must be in [0, 1], got {self.score_threshold}")
+        if "*" in self.cors_origins and self.api_key:
+            raise ConfigError("cors_origins '*' with an api_key would let any web site use the key; list origins")
+
+
+def config_values_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """ServeConfig fields set by environment variables (`environ`, default os.environ); CLI options go on top."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    if environ.get(ENV_API_KEY):
+        values["api_key"] = environ[ENV_API_KEY]
+    if environ.get(ENV_CORS_ORIGINS):
+        values["cors_origins"] = tuple(o.strip() for o in environ[ENV_CORS_ORIGINS].split(",") if o.strip())
+    if environ.get(ENV_YUNET_PATH):
+        values["yunet_path"] = environ[ENV_YUNET_PATH]
+    return values
+

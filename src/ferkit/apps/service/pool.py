@@ -1,0 +1,156 @@
+"""Inference off the event loop: a fixed set of worker threads and a hard cap on the work admitted.
+
+At most `workers + queue_size` jobs are in the pool at once (running or waiting); one more is refused at
+once with `PoolBusy`, which the API turns into 503 + Retry-After. That cap, not the size of a queue object,
+bounds memory: a job leaves the count only when a worker has finished or skipped it, so a request that
+timed out while its job still runs keeps the slot it really occupies.
+
+Each worker owns its recognizers, so no recognizer (detector state, runtime sessions) is ever shared
+between threads. The default one is built at `start()`, which is where a missing model fails the service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import queue
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from ferkit.inference import Recognizer
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+# Builds a recognizer: factory(detector=..., score_threshold=..., align=...).
+RecognizerFactory = Callable[..., "Recognizer"]
+# Per-request option sets a worker keeps built, beyond its default recognizer (least recently used go first).
+MAX_VARIANTS_PER_WORKER = 4
+
+
+@dataclass(frozen=True)
+class RecognizerOptions:
+    """The recognizer settings a request may choose (query options of /v1/predict)."""
+
+    detector: str
+    score_threshold: float
+    align: bool
+
+
+class PoolBusy(Exception):
+    """Every worker is busy and the waiting room is full."""
+
+
+class WorkerRecognizers:
+    """The recognizers of one worker thread: the default one, and a few per-request variants built on demand."""
+
+    def __init__(self, factory: RecognizerFactory, default: RecognizerOptions, recognizer: Recognizer) -> None:
+        self._factory = factory
+        self._default = default
+        self._recognizer = recognizer
+        self._variants: OrderedDict[RecognizerOptions, Recognizer] = OrderedDict()
+
+    def get(self, options: RecognizerOptions) -> Recognizer:
+        if options == self._default:
+            return self._recognizer
+        if options in self._variants:
+            self._variants.move_to_end(options)
+        else:
+            log.info("building a recognizer variant %s", options)
+            self._variants[options] = self._factory(**asdict(options))
+            if len(self._variants) > MAX_VARIANTS_PER_WORKER:
+                self._variants.popitem(last=False)
+        return self._variants[options]
+
+
+Job = Callable[[WorkerRecognizers], T]
+
+
+class InferencePool:
+    """Runs jobs `job(recognizers) -> result` on `workers` threads; see the module docstring for the bounds."""
+
+    def __init__(self, factory: RecognizerFactory, default: RecognizerOptions, workers: int, queue_size: int):
+        self._factory = factory
+        self.default = default
+        self.workers = workers
+        self.capacity = workers + queue_size
+        self._queue: queue.SimpleQueue[tuple[Job, concurrent.futures.Future] | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._admitted = 0
+        self.classes: list[str] = []
+        self.model_info: dict[str, Any] = {}
+
+    def start(self) -> None:
+        """Build one default recognizer per worker (raising if the model cannot load) and start the threads."""
+        recognizers = [self._factory(**asdict(self.default)) for _ in range(self.workers)]
+        self.classes = list(recognizers[0].classes)
+        self.model_info = dict(recognizers[0].model_info())
+        for index, recognizer in enumerate(recognizers):
+            own = WorkerRecognizers(self._factory, self.default, recognizer)
+            thread = threading.Thread(target=self._work, args=(own,), name=f"ferkit-infer-{index}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        log.info("inference pool ready: %d workers, %d waiting places", self.workers, self.capacity - self.workers)
+
+    def stop(self) -> None:
+        """Finish the admitted jobs, then end the threads."""
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join()
+        self._threads.clear()
+
+    @property
+    def ready(self) -> bool:
+        return bool(self._threads) and all(t.is_alive() for t in self._threads)
+
+    @property
+    def admitted(self) -> int:
+        """Jobs running or waiting right now."""
+        return self._admitted
+
+    def has_room(self) -> bool:
+        """Whether a job submitted now would be admitted (used to refuse before reading a large upload)."""
+        return self._admitted < self.capacity
+
+    async def run(self, job: Job[T], timeout_s: float) -> T:
+        """Run `job` on a worker and return its result (or raise its exception).
+
+        Raises:
+            PoolBusy: the pool is full; nothing was queued.
+            TimeoutError: no result within `timeout_s`; the job is dropped if it has not started yet.
+        """
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        with self._lock:
+            if self._admitted >= self.capacity:
+                raise PoolBusy
+            self._admitted += 1
+        self._queue.put((job, future))
+        return await asyncio.wait_for(asyncio.wrap_future(future), timeout_s)
+
+    def _work(self, recognizers: WorkerRecognizers) -> None:
+        # The slot is released before the caller hears back, so that a client sending one request after
+        # another never finds its own finished request still counted.
+        while (item := self._queue.get()) is not None:
+            job, future = item
+            if not future.set_running_or_notify_cancel():  # the caller gave up while it waited
+                self._release()
+                continue
+            try:
+                result = job(recognizers)
+            except BaseException as exc:  # handed to the awaiting request, which decides what to say
+                self._release()
+                future.set_exception(exc)
+            else:
+                self._release()
+                future.set_result(result)
+
+    def _release(self) -> None:
+        with self._lock:
+            self._admitted -= 1

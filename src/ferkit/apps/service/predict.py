@@ -1,0 +1,96 @@
+"""Running recognition for a request: the worker job, and the mapping of pool outcomes to API errors.
+
+Shared by the REST endpoints and the live WebSocket, so both answer the same way for the same problem.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+from collections.abc import Sequence
+from functools import partial
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+
+from ferkit.apps.service.errors import ApiError
+from ferkit.apps.service.pool import InferencePool, PoolBusy, RecognizerOptions, WorkerRecognizers
+from ferkit.apps.service.schemas import Face, ImageSize, PredictResponse, Timing
+from ferkit.apps.service.uploads import Upload, decode_image
+from ferkit.errors import FerkitError
+
+if TYPE_CHECKING:
+    from ferkit.inference import FacePrediction
+
+# Seconds a client told "busy" is asked to wait: about the time a worker needs for a few images.
+RETRY_AFTER_S = 1
+ANNOTATED_JPEG_QUALITY = 85
+
+
+async def run_prediction(
+    pool: InferencePool, uploads: Sequence[Upload], options: RecognizerOptions, annotate: bool, timeout_s: float
+) -> list[PredictResponse]:
+    """Recognise the faces of `uploads` on a worker, one result per upload in order.
+
+    Raises:
+        ApiError: 503 pool full, 504 out of time, 422 image the recognizer rejects (or undecodable).
+    """
+    job = partial(_predict_uploads, uploads, options, annotate, time.perf_counter())
+    try:
+        return await pool.run(job, timeout_s)
+    except PoolBusy as exc:
+        raise server_busy() from exc
+    except asyncio.TimeoutError as exc:
+        raise ApiError(504, "timeout", f"no result within the {timeout_s:.1f} s left for this request") from exc
+    except FerkitError as exc:
+        raise ApiError(422, "unprocessable_image", str(exc)) from exc
+
+
+def server_busy() -> ApiError:
+    return ApiError(
+        503, "busy", "the server is busy; try again shortly", headers={"Retry-After": str(RETRY_AFTER_S)}
+    )
+
+
+def _predict_uploads(
+    uploads: Sequence[Upload],
+    options: RecognizerOptions,
+    annotate: bool,
+    submitted: float,
+    recognizers: WorkerRecognizers,
+) -> list[PredictResponse]:
+    """The worker job: decode each upload, recognise its faces, build its response."""
+    queue_ms = (time.perf_counter() - submitted) * 1000.0
+    recognizer = recognizers.get(options)
+    results = []
+    for upload in uploads:
+        start = time.perf_counter()
+        image = decode_image(upload)
+        decoded = time.perf_counter()
+        predictions = recognizer.predict(image)
+        done = time.perf_counter()
+        results.append(
+            PredictResponse(
+                image=ImageSize(width=image.shape[1], height=image.shape[0]),
+                faces=[Face.model_validate(p.to_dict()) for p in predictions],
+                timing_ms=Timing(
+                    queue_ms=round(queue_ms, 2),
+                    decode_ms=round((decoded - start) * 1000.0, 2),
+                    inference_ms=round((done - decoded) * 1000.0, 2),
+                ),
+                annotated_image=_annotated_data_url(image, predictions) if annotate else None,
+            )
+        )
+    return results
+
+
+def _annotated_data_url(image_bgr: np.ndarray, predictions: Sequence[FacePrediction]) -> str:
+    from ferkit.inference.draw import annotate
+
+    quality = [cv2.IMWRITE_JPEG_QUALITY, ANNOTATED_JPEG_QUALITY]
+    ok, jpeg = cv2.imencode(".jpg", annotate(image_bgr, predictions), quality)
+    if not ok:
+        raise RuntimeError("JPEG encoding of the annotated image failed")
+    return "data:image/jpeg;base64," + base64.b64encode(jpeg.tobytes()).decode("ascii")

@@ -1,0 +1,33 @@
+"""ServeConfig: validation, environment variables, and the `ferkit serve` options built from it."""
+
+from __future__ import annotations
+
+import pytest
+
+from ferkit.apps.cli import build_parser
+from ferkit.apps.service.config import ServeConfig, config_values_from_env
+from ferkit.errors import ConfigError
+
+
+@pytest.mark.parametrize("values", [{"workers": 0}, {"max_upload_bytes": 0}, {"queue_size": -1},
+                                    {"request_timeout_s": 0}, {"score_threshold": 1.5},
+                                    {"cors_origins": ("*",), "api_key": "k"}])
+def test_invalid_settings_are_refused(values):
+    with pytest.raises(ConfigError, match=next(iter(values)) if "api_key" not in values else "origins"):
+        ServeConfig(**values)
+
+
+def test_environment_supplies_key_origins_and_yunet_path():
+    env = {"FERKIT_API_KEY": "k", "FERKIT_CORS_ORIGINS": "https://a.example, https://b.example",
+           "FERKIT_YUNET": "/models/yunet.onnx", "HOME": "/root"}
+    assert config_values_from_env(env) == {"api_key": "k", "cors_origins": ("https://a.example", "https://b.example"),
+                                           "yunet_path": "/models/yunet.onnx"}
+    assert config_values_from_env({"FERKIT_API_KEY": ""}) == {}
+
+
+def test_serve_options_come_from_the_config_and_hide_the_api_key():
+    parser = build_parser("serve")
+    args = parser.parse_args(["serve", "--port", "9000", "--workers", "4", "--no-align", "--cors-origins", "https://a,https://b"])
+    assert (args.port, args.workers, args.align, args.cors_origins) == (9000, 4, False, ("https://a", "https://b"))
+    with pytest.raises(SystemExit):
+        parser.parse_args(["serve", "--api-key", "visible-in-ps"])
