@@ -102,9 +102,13 @@ def download_file(url: str, path: Path, sha256: str, timeout_s: float = 30.0) ->
 def _stream(url: str, out: BinaryIO, timeout_s: float) -> str:
     """Copy `url` into `out`; returns the sha256 of what was received."""
     h = hashlib.sha256()
+    received = 0
     with out, urllib.request.urlopen(url, timeout=timeout_s) as response:
-        # HTTPResponse.read raises IncompleteRead when the server closes before Content-Length bytes.
         for chunk in iter(lambda: response.read(_CHUNK), b""):
             h.update(chunk)
             out.write(chunk)
+            received += len(chunk)
+        expected = response.headers.get("Content-Length")
+    if expected is not None and received != int(expected):  # the server hung up early
+        raise http.client.IncompleteRead(b"", int(expected) - received)
     return h.hexdigest()

@@ -105,6 +105,8 @@ class Recognizer:
             if dets:
                 gray = to_gray(frame)
                 crops.extend(crop_face(gray, d, self.margin, self.align) for d in dets)
+        if not crops:
+            return [[] for _ in frames]
         probs = iter(self.classifier.predict(prepare_faces(crops, self.classifier.preprocess)))
         return [[self._prediction(d, next(probs)) for d in dets] for dets in detections]
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,8 +89,11 @@ class VideoSink:
 
     def write(self, image_bgr: np.ndarray) -> None:
         if self._writer is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             size = (image_bgr.shape[1], image_bgr.shape[0])
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise FerkitError(f"{self.path}: cannot write a video there ({exc.strerror})") from exc
             self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, size)
             if not self._writer.isOpened():
                 raise FerkitError(f"{self.path}: cannot write a video there")
@@ -104,3 +108,17 @@ class VideoSink:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class FpsMeter:
+    """Frames per second over a sliding window of the last `window` frames."""
+
+    def __init__(self, window: int = 30) -> None:
+        self._times: deque[float] = deque(maxlen=window + 1)
+
+    def tick(self) -> float:
+        """Record a frame; returns the current rate (0 until two frames were seen)."""
+        self._times.append(time.perf_counter())
+        if len(self._times) < 2:
+            return 0.0
+        return (len(self._times) - 1) / max(self._times[-1] - self._times[0], 1e-9)

@@ -1,0 +1,78 @@
+"""`ferkit export CHECKPOINT --onnx model.onnx`: ONNX export with a PyTorch parity check, optionally int8.
+
+Prints a JSON report: the files written, the largest torch-vs-ONNX logit difference and, with `--int8`
+and `--eval-data`, the int8 model's accuracy change on the evaluation split (FER2013 PublicTest by default).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ferkit.apps.config_args import add_config_arguments, config_from_args
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    opset: int = field(default=18, metadata={"help": "ONNX opset version"})
+    int8: bool = field(default=False, metadata={"help": "also write an int8-quantised <name>.int8.onnx"})
+    calibration_data: Path | None = field(default=None, metadata={
+        "help": "data set whose training faces calibrate static int8 quantisation; unset = dynamic quantisation"})
+    calibration_faces: int = field(default=512, metadata={"help": "training faces used for calibration"})
+    eval_data: Path | None = field(default=None, metadata={
+        "help": "data set on which to report the int8 accuracy change (e.g. ../shared/data/fer2013)"})
+    eval_split: str = field(default="PublicTest", metadata={"help": "split of --eval-data to evaluate on"})
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("checkpoint", type=Path, metavar="CHECKPOINT", help="ferkit model file or run directory")
+    parser.add_argument("--onnx", type=Path, required=True, help="the .onnx file to write (plus <name>.json)")
+    add_config_arguments(parser, ExportConfig)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ferkit.export.onnx import export_onnx  # imports torch: only when this command runs
+
+    cfg = config_from_args(ExportConfig, args)
+    result = export_onnx(args.checkpoint, args.onnx, opset=cfg.opset)
+    report: dict = {"onnx": str(result.onnx_path), "metadata": str(result.metadata_path),
+                    "max_abs_diff": result.max_abs_diff}
+    if cfg.int8:
+        report["int8"] = _export_int8(result.onnx_path, cfg)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def _export_int8(onnx_path: Path, cfg: ExportConfig) -> dict:
+    from ferkit.export.quantize import compare_accuracy, quantize_int8
+
+    calibration = None
+    if cfg.calibration_data is not None:
+        train = _load_faces(onnx_path, cfg.calibration_data, "train")
+        pick = np.random.default_rng(0).permutation(len(train))[: cfg.calibration_faces]
+        calibration = train.images[np.sort(pick)]
+    int8_path = quantize_int8(onnx_path, onnx_path.with_suffix(".int8.onnx"), calibration)
+    out: dict = {"onnx": str(int8_path), "calibration_faces": 0 if calibration is None else len(calibration)}
+    if cfg.eval_data is not None:
+        faces = _load_faces(onnx_path, cfg.eval_data, cfg.eval_split)
+        out[cfg.eval_split] = compare_accuracy(onnx_path, int8_path, faces)
+    return out
+
+
+def _load_faces(onnx_path: Path, data: Path, split: str):
+    """One split of a data set, preprocessed as the exported model expects and limited to its classes."""
+    from ferkit.data import DataConfig, load_split
+    from ferkit.inference.classify import OnnxClassifier
+
+    model = OnnxClassifier(onnx_path)
+    pre = model.preprocess
+    cfg = DataConfig(path=data, classes=model.classes, input_size=pre.input_size, clahe=pre.clahe,
+                     denoise=pre.denoise)
+    return load_split(cfg, split)

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from ferkit.errors import ImageReadError
+from ferkit.inference.images import load_image, sample_image_path
+
+# A 4x6 BGR test pattern: pure blue, green and red columns so channel order mistakes show.
+BGR = np.zeros((4, 6, 3), np.uint8)
+BGR[:, :2, 0], BGR[:, 2:4, 1], BGR[:, 4:, 2] = 200, 150, 100
+
+
+def test_bgr_array_passes_through_and_rgb_is_swapped():
+    assert np.array_equal(load_image(BGR), BGR)
+    assert np.array_equal(load_image(BGR[:, :, ::-1], color="rgb"), BGR)
+
+
+@pytest.mark.parametrize("gray", [np.full((4, 6), 77, np.uint8), np.full((4, 6, 1), 77, np.uint8)])
+def test_gray_arrays_become_three_equal_channels(gray):
+    out = load_image(gray)
+    assert out.shape == (4, 6, 3) and (out == 77).all()
+
+
+def test_alpha_is_dropped_in_either_colour_order():
+    bgra = np.dstack([BGR, np.full((4, 6), 9, np.uint8)])
+    assert np.array_equal(load_image(bgra), BGR)
+    rgba = np.dstack([BGR[:, :, ::-1], np.full((4, 6), 9, np.uint8)])
+    assert np.array_equal(load_image(rgba, color="rgb"), BGR)
+
+
+def test_16_bit_and_float_arrays_are_scaled_to_8_bit():
+    assert np.array_equal(load_image(BGR.astype(np.uint16) << 8), BGR)
+    assert np.array_equal(load_image(BGR / 255.0), BGR)
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "P", "I;16"])
+def test_pil_images_of_every_common_mode(mode):
+    pil = Image.fromarray(BGR[:, :, ::-1].copy())
+    if mode == "I;16":
+        pil = Image.fromarray(BGR[:, :, 0].astype(np.uint16) << 8)
+        assert np.array_equal(load_image(pil)[:, :, 0], BGR[:, :, 0])
+        return
+    out = load_image(pil.convert(mode))
+    assert out.shape == (4, 6, 3)
+    if mode in ("RGB", "RGBA"):
+        assert np.array_equal(out, BGR)
+
+
+def test_files_including_16_bit_png(tmp_path: Path):
+    cv2.imwrite(str(tmp_path / "a.png"), BGR)
+    cv2.imwrite(str(tmp_path / "a16.png"), BGR.astype(np.uint16) << 8)
+    assert np.array_equal(load_image(tmp_path / "a.png"), BGR)
+    assert np.array_equal(load_image(str(tmp_path / "a16.png")), BGR)
+    assert load_image(sample_image_path()).shape == (512, 512, 3)
+
+
+def test_unreadable_and_missing_files_raise_naming_the_file(tmp_path: Path):
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("not an image")
+    with pytest.raises(ImageReadError, match=r"notes\.jpg"):
+        load_image(bad)
+    with pytest.raises(ImageReadError, match=r"missing\.png"):
+        load_image(tmp_path / "missing.png")
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    with pytest.raises(ImageReadError, match=r"empty\.png"):
+        load_image(empty)
+
+
+@pytest.mark.parametrize("array", [np.zeros((0, 5, 3), np.uint8), np.zeros((4, 4, 2), np.uint8),
+                                   np.zeros((4, 4), np.int64)])
+def test_arrays_that_are_not_images_raise(array):
+    with pytest.raises(ImageReadError):
+        load_image(array)
+
+
+def test_other_types_and_colour_orders_are_rejected():
+    with pytest.raises(TypeError):
+        load_image(42)
+    with pytest.raises(ValueError, match="color"):
+        load_image(BGR, color="hsv")

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from ferkit.inference.timeline import TimelineRow, plot_timeline, summarize, write_csv
+from ferkit.inference.types import Box, FacePrediction
+
+CLASSES = ("happy", "sad")
+
+
+def _row(frame: int, track: int, happy: float) -> TimelineRow:
+    face = FacePrediction(Box(10 * track, 0, 20, 20), 0.9, {"happy": happy, "sad": 1 - happy}, track_id=track)
+    return TimelineRow(frame, frame / 10, face)
+
+
+ROWS = [_row(0, 1, 0.9), _row(0, 2, 0.2), _row(1, 1, 0.8), _row(2, 1, 0.3), _row(3, 1, 0.7)]
+
+
+def test_csv_has_one_row_per_frame_and_face_with_all_probabilities(tmp_path: Path):
+    with write_csv(ROWS, tmp_path / "t.csv", CLASSES).open() as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 5
+    assert rows[1] == {"frame": "0", "time_s": "0.000", "track_id": "2", "x": "20", "y": "0", "w": "20", "h": "20",
+                       "score": "0.9000", "label": "sad", "happy": "0.2000", "sad": "0.8000"}
+
+
+def test_summary_gives_each_track_its_share_of_time_per_emotion():
+    summary = summarize(ROWS, CLASSES)
+    assert summary["frames_with_faces"] == 4
+    one, two = summary["tracks"]
+    assert one == {"track_id": 1, "frames": 4, "start_s": 0.0, "end_s": 0.3, "share": {"happy": 0.75, "sad": 0.25}}
+    assert two["share"] == {"happy": 0.0, "sad": 1.0}
+
+
+def test_plot_is_a_png(tmp_path: Path):
+    path = plot_timeline(ROWS, CLASSES, tmp_path / "plot.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

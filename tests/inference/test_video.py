@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ferkit.errors import FerkitError, ImageReadError
+from ferkit.inference.video import FpsMeter, VideoSink, VideoSource
+
+
+def _numbered_frames(n: int) -> list[np.ndarray]:
+    """Frames whose brightness encodes their index (survives lossy encoding)."""
+    return [np.full((48, 64, 3), 20 + 20 * i, np.uint8) for i in range(n)]
+
+
+def test_sink_then_source_round_trip(tmp_path: Path):
+    path = tmp_path / "clip.mp4"
+    with VideoSink(path, fps=10) as sink:
+        for frame in _numbered_frames(8):
+            sink.write(frame)
+    with VideoSource(path) as source:
+        assert source.frame_count == 8 and source.fps == pytest.approx(10)
+        frames = list(source)
+    assert [f.index for f in frames] == list(range(8))
+    assert [f.time_s for f in frames] == pytest.approx([i / 10 for i in range(8)])
+    assert [round((float(f.image.mean()) - 20) / 20) for f in frames] == list(range(8))
+
+
+def test_missing_and_unreadable_videos_are_clear_errors(tmp_path: Path):
+    with pytest.raises(ImageReadError, match="no such video file"):
+        VideoSource(tmp_path / "missing.mp4")
+    bad = tmp_path / "notes.mp4"
+    bad.write_text("not a video")
+    with pytest.raises(ImageReadError, match=r"notes\.mp4"):
+        list(VideoSource(bad))
+
+
+def test_a_sink_that_cannot_write_says_where(tmp_path: Path):
+    (tmp_path / "taken").write_text("a file, not a folder")
+    with pytest.raises(FerkitError, match="taken"):
+        VideoSink(tmp_path / "taken" / "out.mp4", fps=10).write(np.zeros((8, 8, 3), np.uint8))
+
+
+def test_fps_meter_measures_a_rate():
+    meter = FpsMeter()
+    assert meter.tick() == 0.0
+    assert meter.tick() > 0
