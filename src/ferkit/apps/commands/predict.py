@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
             if cfg.out is not None:
                 _write_annotated(annotate(image, faces), cfg.out, path, names)
     if cfg.out is not None and names:
-        log.info("annotated images written to %s", cfg.out.resolve())
+        print(f"annotated images written to {cfg.out.resolve()}", file=sys.stderr)
     if problems:
         raise ImageReadError(f"{len(problems)} input(s) could not be read: " + "; ".join(problems))
     return 0

@@ -1,0 +1,56 @@
+"""`ferkit export`: ONNX with parity report, and int8 with its accuracy change on an evaluation split."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ferkit.apps.cli import main
+from ferkit.constants import EMOTIONS
+from ferkit.data.arrays import FaceArrays
+from ferkit.inference.classify import OnnxClassifier
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.fixture
+def model_file(tmp_path: Path) -> Path:
+    from ferkit.models import create_model
+    from ferkit.train.checkpoint import ModelMeta, save_model
+
+    torch.manual_seed(0)
+    model = create_model("test_tiny")
+    return save_model(tmp_path / "run" / "model.pt", model, ModelMeta("test_tiny", model.model_args, EMOTIONS))
+
+
+def test_export_writes_onnx_and_metadata_and_reports_parity(model_file: Path, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture):
+    out = tmp_path / "m.onnx"
+    assert main(["export", str(model_file.parent), "--onnx", str(out)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["onnx"] == str(out) and Path(report["metadata"]) == tmp_path / "m.json"
+    assert 0 <= report["max_abs_diff"] < 1e-4
+    assert OnnxClassifier(out).classes == EMOTIONS
+
+
+def test_int8_export_reports_accuracy_change_on_the_eval_split(model_file: Path, tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture):
+    rng = np.random.default_rng(0)
+    faces = FaceArrays(rng.integers(0, 256, (70, 48, 48), dtype=np.uint8), np.arange(70) % 7, EMOTIONS)
+    data = faces.save(tmp_path / "faces.npz")  # an unsplit set: train/val are held out from it
+    out = tmp_path / "m.onnx"
+    assert main(["export", str(model_file), "--onnx", str(out), "--int8", "--calibration-data", str(data),
+                 "--calibration-faces", "16", "--eval-data", str(data), "--eval-split", "val"]) == 0
+    report = json.loads(capsys.readouterr().out)["int8"]
+    assert report["onnx"] == str(tmp_path / "m.int8.onnx") and report["calibration_faces"] == 16
+    val = report["val"]
+    assert val["faces"] > 0 and val["accuracy_change"] == pytest.approx(val["accuracy_int8"] - val["accuracy_fp32"],
+                                                                         abs=1e-4)
+
+
+def test_missing_checkpoint_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture):
+    assert main(["export", str(tmp_path / "nope.pt"), "--onnx", str(tmp_path / "m.onnx")]) == 2
+    assert "nope.pt" in capsys.readouterr().err

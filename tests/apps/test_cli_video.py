@@ -1,0 +1,120 @@
+"""`ferkit video` and `ferkit webcam` (replaying a file as if live) on a generated video of moving faces."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from ferkit.apps.cli import main
+from ferkit.constants import EMOTIONS
+from ferkit.inference import sample_image_path
+
+FRAMES = 12
+
+
+@pytest.fixture(scope="module")
+def tiny_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The `test_tiny` architecture (random weights) exported by `ferkit export`."""
+    torch = pytest.importorskip("torch")
+    from ferkit.models import create_model
+    from ferkit.train.checkpoint import ModelMeta, save_model
+
+    torch.manual_seed(0)
+    model = create_model("test_tiny")
+    folder = tmp_path_factory.mktemp("tiny")
+    save_model(folder / "model.pt", model, ModelMeta("test_tiny", model.model_args, EMOTIONS))
+    assert main(["export", str(folder / "model.pt"), "--onnx", str(folder / "model.onnx")]) == 0
+    return folder / "model.onnx"
+
+
+@pytest.fixture(scope="module")
+def two_faces_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """12 frames, 480x320 at 10 frames/s: the sample face moving right, its mirror image moving down-left."""
+    face = cv2.resize(cv2.imread(str(sample_image_path()))[40:200, 145:300], (104, 108))
+    path = tmp_path_factory.mktemp("video") / "faces.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (480, 320))
+    for i in range(FRAMES):
+        frame = np.full((320, 480, 3), 110, np.uint8)
+        frame[40:148, 20 + 8 * i:124 + 8 * i] = face
+        frame[150 + 5 * i:258 + 5 * i, 360 - 6 * i:464 - 6 * i] = face[:, ::-1]
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+@pytest.fixture
+def model_args(tiny_onnx: Path, shared_dir: Path) -> list[str]:
+    yunet = shared_dir / "models" / "face_detection_yunet_2026may.onnx"
+    if not yunet.is_file():
+        pytest.skip(f"{yunet} not found")
+    return ["--model", str(tiny_onnx), "--detector", "yunet", "--yunet-path", str(yunet)]
+
+
+def _frame_count(path: Path) -> int:
+    capture = cv2.VideoCapture(str(path))
+    count = 0
+    while capture.read()[0]:
+        count += 1
+    return count
+
+
+def test_video_round_trip_keeps_every_frame_and_each_face_its_id(two_faces_video: Path, model_args: list[str],
+                                                                 tmp_path: Path, capsys: pytest.CaptureFixture):
+    out, timeline, plot = tmp_path / "annotated.mp4", tmp_path / "timeline.csv", tmp_path / "plot.png"
+    code = main(["video", str(two_faces_video), "--out", str(out), "--csv", str(timeline), "--plot", str(plot),
+                 "--smoothing", "0.5", *model_args])
+    assert code == 0
+    assert _frame_count(out) == FRAMES
+    with timeline.open() as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 2 * FRAMES
+    assert list(rows[0])[-len(EMOTIONS):] == list(EMOTIONS)
+    tracks = {}
+    for row in rows:  # each track's boxes move one way only: the ids never swapped
+        tracks.setdefault(row["track_id"], []).append(int(row["x"]))
+    assert sorted(tracks) == ["1", "2"]
+    xs = sorted(tracks.values(), key=lambda v: v[0])
+    assert xs[0] == sorted(xs[0]) and xs[1] == sorted(xs[1], reverse=True)
+    assert plot.read_bytes()[:4] == b"\x89PNG"
+    summary = json.loads(capsys.readouterr().out)
+    assert [t["frames"] for t in summary["tracks"]] == [FRAMES, FRAMES]
+    assert all(sum(t["share"].values()) == pytest.approx(1) for t in summary["tracks"])
+
+
+def test_every_nth_frame_is_analysed(two_faces_video: Path, model_args: list[str], tmp_path: Path):
+    timeline = tmp_path / "t.csv"
+    assert main(["video", str(two_faces_video), "--every", "3", "--csv", str(timeline),
+                 "--summary", str(tmp_path / "s.json"), "--no-progress", *model_args]) == 0
+    with timeline.open() as f:
+        frames = sorted({int(r["frame"]) for r in csv.DictReader(f)})
+    assert frames == [0, 3, 6, 9]
+
+
+def test_unreadable_video_exits_2_naming_it(tmp_path: Path, model_args: list[str], capsys: pytest.CaptureFixture):
+    bad = tmp_path / "holiday.mp4"
+    bad.write_text("not a video")
+    assert main(["video", str(bad), *model_args]) == 2
+    assert "holiday.mp4" in capsys.readouterr().err
+    assert main(["video", str(tmp_path / "missing.mp4"), *model_args]) == 2
+
+
+def test_webcam_headless_prints_a_json_line_per_frame(two_faces_video: Path, model_args: list[str],
+                                                      capsys: pytest.CaptureFixture):
+    assert main(["webcam", "--device", str(two_faces_video), "--headless", "--max-frames", "5", *model_args]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["frame"] for r in lines] == [0, 1, 2, 3, 4]
+    assert all(len(r["faces"]) == 2 for r in lines)
+    assert {f["track_id"] for r in lines for f in r["faces"]} == {1, 2}
+
+
+def test_webcam_without_a_display_falls_back_to_json(two_faces_video: Path, model_args: list[str],
+                                                     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    assert main(["webcam", "--device", str(two_faces_video), "--max-frames", "2", *model_args]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ferkit.constants import EMOTIONS
+from ferkit.data.arrays import FaceArrays
+from ferkit.export.onnx import ExportResult
+from ferkit.export.quantize import compare_accuracy, quantize_int8
+from ferkit.inference.classify import OnnxClassifier
+
+FACES = np.random.default_rng(0).integers(0, 256, (40, 48, 48), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("calibration", [None, FACES[:16]], ids=["dynamic", "static"])
+def test_int8_model_loads_predicts_and_notes_its_quantisation(exported: ExportResult, tmp_path: Path, calibration):
+    out = quantize_int8(exported.onnx_path, tmp_path / "tiny.int8.onnx", calibration)
+    clf = OnnxClassifier(out)
+    assert clf.predict(FACES).shape == (40, len(EMOTIONS))
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["quantization"].startswith("int8 " + ("dynamic" if calibration is None else "static"))
+    assert meta["classes"] == list(EMOTIONS)
+
+
+def test_compare_accuracy_reports_both_models_and_the_change(exported: ExportResult, tmp_path: Path):
+    int8 = quantize_int8(exported.onnx_path, tmp_path / "tiny.int8.onnx", FACES[:16])
+    # Labels in a different class order than the model's: the comparison must map them by name.
+    classes = tuple(reversed(EMOTIONS))
+    fp32_pred = OnnxClassifier(exported.onnx_path).predict(FACES).argmax(1)
+    labels = np.array([classes.index(EMOTIONS[i]) for i in fp32_pred])
+    labels[:10] = (labels[:10] + 1) % len(classes)  # a quarter wrong on purpose
+    report = compare_accuracy(exported.onnx_path, int8, FaceArrays(FACES, labels, classes))
+    assert report["faces"] == 40 and report["accuracy_fp32"] == 0.75
+    assert report["accuracy_change"] == pytest.approx(report["accuracy_int8"] - 0.75, abs=1e-4)
+    assert 0 <= report["top1_agreement"] <= 1
