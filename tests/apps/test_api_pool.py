@@ -148,6 +148,6 @@ def test_back_to_back_jobs_at_capacity_one_are_never_refused(pool):
     p = pool(workers=1, queue_size=0)
 
     async def one_after_another():
-        return [await p.run(lambda rec: i, 5) for i in range(300)]
+        return [await p.run(lambda rec, i=i: i, 5) for i in range(300)]
 
     assert asyncio.run(one_after_another()) == list(range(300))

@@ -154,7 +154,7 @@ def create_app(config: ServeConfig | None = None, recognizer_factory: Recognizer
 def _default_factory(config: ServeConfig) -> RecognizerFactory:
     from ferkit.inference import Recognizer
 
-    return partial(Recognizer, model=config.model)
+    return partial(Recognizer, model=config.model, yunet_path=config.yunet_path)
 
 
 def _web_dir() -> Path:

@@ -19,16 +19,15 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-if TYPE_CHECKING:
-    from ferkit.inference import Recognizer
+from ferkit.inference import Recognizer
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 # Builds a recognizer: factory(detector=..., score_threshold=..., align=...).
-RecognizerFactory = Callable[..., "Recognizer"]
+RecognizerFactory = Callable[..., Recognizer]
 # Per-request option sets a worker keeps built, beyond its default recognizer (least recently used go first).
 MAX_VARIANTS_PER_WORKER = 4
 

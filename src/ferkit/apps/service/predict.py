@@ -10,7 +10,6 @@ import base64
 import time
 from collections.abc import Sequence
 from functools import partial
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -20,9 +19,8 @@ from ferkit.apps.service.pool import InferencePool, PoolBusy, RecognizerOptions,
 from ferkit.apps.service.schemas import Face, ImageSize, PredictResponse, Timing
 from ferkit.apps.service.uploads import Upload, decode_image
 from ferkit.errors import FerkitError
-
-if TYPE_CHECKING:
-    from ferkit.inference import FacePrediction
+from ferkit.inference import FacePrediction
+from ferkit.inference.draw import annotate
 
 # Seconds a client told "busy" is asked to wait: about the time a worker needs for a few images.
 RETRY_AFTER_S = 1
@@ -87,8 +85,6 @@ def _predict_uploads(
 
 
 def _annotated_data_url(image_bgr: np.ndarray, predictions: Sequence[FacePrediction]) -> str:
-    from ferkit.inference.draw import annotate
-
     quality = [cv2.IMWRITE_JPEG_QUALITY, ANNOTATED_JPEG_QUALITY]
     ok, jpeg = cv2.imencode(".jpg", annotate(image_bgr, predictions), quality)
     if not ok:
