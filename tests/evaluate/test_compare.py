@@ -63,9 +63,9 @@ def test_runs_on_different_splits_are_flagged(tmp_path, capsys):
     a, b = _evaluated_run(tmp_path / "a", split="test"), _trained_run(tmp_path / "b")
     assert main(["compare", str(a), str(b), "--out", str(tmp_path / "cmp")]) == 0
     out = capsys.readouterr().out
-    assert "different data or splits" in out and str(tmp_path / "cmp" / "compare.html") in out
+    assert "different data, splits or TTA" in out and str(tmp_path / "cmp" / "compare.html") in out
     table = (tmp_path / "cmp" / "compare.md").read_text()
-    assert "Warning: these runs were measured on different data or splits" in table
+    assert "Warning: these runs were measured on different data, splits or test-time augmentation" in table
 
 
 def test_split_option_and_missing_metrics(tmp_path):

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from ferkit.errors import ConfigError, DataError
 from ferkit.evaluate import figures
@@ -51,6 +52,7 @@ class RunSummary:
     source: str  # the file the accuracy figures come from
     data: str
     split: str
+    tta: str  # test-time augmentation of the evaluation ("none" for training metrics)
     accuracy: float | None
     macro_f1: float | None
     recall: dict[str, float | None]  # per class; empty without an evaluation
@@ -61,14 +63,15 @@ class RunSummary:
 
     @property
     def measured_on(self) -> str:
-        return f"{Path(self.data).name} [{self.split}]"
+        """Data set, split and TTA: runs differing in any of them are not comparable."""
+        return f"{Path(self.data).name} [{self.split}]" + (f" tta={self.tta}" if self.tta != "none" else "")
 
 
 @dataclass(frozen=True)
 class CompareResult:
     out_dir: Path
     runs: tuple[RunSummary, ...]
-    mixed_splits: bool  # True when the runs were not all measured on the same data and split
+    mixed_splits: bool  # True when the runs were not all measured on the same data, split and TTA
 
     @property
     def markdown_path(self) -> Path:
@@ -98,7 +101,7 @@ def compare_runs(cfg: CompareConfig) -> CompareResult:
     runs = _unique_names([load_run_summary(Path(r), cfg.split) for r in cfg.runs])
     mixed = len({r.measured_on for r in runs}) > 1
     if mixed:
-        log.warning("runs were measured on different data/splits (%s): their accuracies are not comparable",
+        log.warning("runs were measured on different data/splits/TTA (%s): their accuracies are not comparable",
                     ", ".join(sorted({r.measured_on for r in runs})))
     out_dir = free_dir(cfg.out or Path("runs/compare") / datetime.now().strftime("%Y%m%d-%H%M%S"),
                        (MARKDOWN_FILE, HTML_FILE, PNG_FILE))
@@ -125,12 +128,13 @@ def load_run_summary(path: Path, split: str = "") -> RunSummary:
     history = load_history(run_dir)
     if evaluation:
         source, data, split_name = str(eval_file), evaluation.get("data", "?"), evaluation.get("split", "?")
+        tta = evaluation.get("tta", "none")
         accuracy, macro_f1 = evaluation.get("accuracy"), evaluation.get("macro_f1")
         recall = {name: pc.get("recall") for name, pc in evaluation["per_class"].items()}
     elif own:
         if split and split != "val":
             raise DataError(f"{path}: no evaluation of split '{split}' (run `ferkit evaluate --split {split}`)")
-        source, split_name, recall = str(path / METRICS_FILE) + " (best epoch)", "val", {}
+        source, split_name, tta, recall = str(path / METRICS_FILE) + " (best epoch)", "val", "none", {}
         data = str(_read_json(run_dir / RUN_CONFIG_FILE).get("data", "?"))
         accuracy, macro_f1 = own.get("val_acc"), own.get("val_macro_f1")
     else:
@@ -141,6 +145,7 @@ def load_run_summary(path: Path, split: str = "") -> RunSummary:
         source=source,
         data=data,
         split=split_name,
+        tta=tta,
         accuracy=accuracy,
         macro_f1=macro_f1,
         recall=recall,
@@ -161,6 +166,7 @@ def plot_comparison(runs: tuple[RunSummary, ...]) -> Figure:
             if run.history and column in run.history and np.isfinite(run.history[column]).any():
                 ax.plot(run.history["epoch"], run.history[column], marker=".", label=run.name)
         ax.set(xlabel="epoch", title=title)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         if ax.lines:
             ax.legend(fontsize=8)
@@ -228,8 +234,8 @@ def _num(value: float | None) -> str:
 def _warning(result: CompareResult) -> str:
     if not result.mixed_splits:
         return ""
-    return ("Warning: these runs were measured on different data or splits (see 'measured on'); "
-            "their accuracies are not directly comparable.")
+    return ("Warning: these runs were measured on different data, splits or test-time augmentation "
+            "(see 'measured on'); their accuracies are not directly comparable.")
 
 
 def _markdown(result: CompareResult, header: list[str], rows: list[list[str]]) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from ferkit.evaluate.metrics import Metrics
 
@@ -120,6 +121,7 @@ def plot_history(history: dict[str, np.ndarray], title: str = "") -> Figure:
         if name == "learning rate" and np.nanmin(history.get("lr", np.array([np.nan]))) > 0:
             ax.set_yscale("log")
         ax.set(xlabel="epoch", title=name)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         if ax.lines:
             ax.legend(fontsize=8)

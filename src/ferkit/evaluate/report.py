@@ -138,7 +138,8 @@ img {{ max-width: 100%; }}
 <h1>{title}</h1>
 <p>Created {html.escape(report.created)}. Undefined values (a class never predicted or absent from the split)
 are shown as &ndash;.</p>
-{_table(("", ""), summary)}
+<table>
+{"".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>{chr(10)}" for k, v in summary)}</table>
 <h2>Per class</h2>
 {_table(("class", "precision", "recall", "F1", "support", "average precision", "ROC AUC"), per_class)}
 {chr(10).join(sections)}

@@ -86,8 +86,8 @@ def evaluate(cfg: EvalConfig) -> EvalReport:
     run_dir = find_run_dir(cfg.checkpoint)
     report = EvalReport(
         model_name=meta.model_name,
-        checkpoint=Path(cfg.checkpoint),
-        data=data_path,
+        checkpoint=Path(cfg.checkpoint).resolve(),
+        data=data_path.resolve(),
         split=cfg.split,
         tta=cfg.tta,
         num_params=sum(p.numel() for p in model.parameters()),

@@ -26,6 +26,6 @@ def run(args: argparse.Namespace) -> int:
         f1 = "-" if r.macro_f1 is None else f"{r.macro_f1:.4f}"
         print(f"{r.name:<{width}}  {r.measured_on}  accuracy {acc}  macro-F1 {f1}")
     if result.mixed_splits:
-        print("warning: the runs were measured on different data or splits; accuracies are not comparable")
+        print("warning: the runs were measured on different data, splits or TTA; accuracies are not comparable")
     print(f"comparison: {result.html_path}")
     return 0
