@@ -40,6 +40,9 @@ def test_summaries(tmp_path):
     assert evaluated.recall == {"happy": 0.85, "sad": 0.5, "disgust": None}
     assert (evaluated.epochs, evaluated.train_time_s, evaluated.measured_on) == (3, 90.0, "fer2013 [val]")
 
+    folder = load_run_summary(tmp_path / "cnn" / "eval-val")  # an evaluation folder names its run's parent
+    assert (folder.name, folder.accuracy, folder.epochs) == ("cnn/eval-val", 0.6123, 3)
+
     trained = load_run_summary(_trained_run(tmp_path))
     assert (trained.accuracy, trained.macro_f1, trained.recall) == (0.68, 0.64, {})
     assert trained.epochs == 4 and trained.train_time_s == 120.0

@@ -77,3 +77,10 @@ def test_bad_arguments(images):
         predict_probs(RowProfileNet(), images, tta="rotate")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="no faces"):
         predict_probs(RowProfileNet(), images[:0])
+
+
+def test_columns_renormalise_over_a_subset_of_classes(images):
+    model = RowProfileNet(num_classes=5)
+    full = predict_probs(model, images)
+    subset = predict_probs(model, images, columns=np.array([3, 0]))
+    np.testing.assert_allclose(subset, full[:, [3, 0]] / full[:, [3, 0]].sum(axis=1, keepdims=True), rtol=1e-5)

@@ -119,24 +119,24 @@ def load_run_summary(path: Path, split: str = "") -> RunSummary:
     """Summarise one run directory, or one evaluation folder (its parent then serves as the run)."""
     if not path.is_dir():
         raise DataError(f"{path}: no such run directory")
-    own = _read_json(path / METRICS_FILE)
-    if "per_class" in own:  # `path` is an evaluation folder
-        evaluation, eval_file, run_dir = own, path / METRICS_FILE, path.parent
+    if "per_class" in _read_json(path / METRICS_FILE):  # `path` is an evaluation folder
+        run_dir, eval_file = path.parent, path / METRICS_FILE
     else:
-        eval_file = _newest_evaluation(path, split)
-        evaluation, run_dir = (_read_json(eval_file) if eval_file else {}), path
+        run_dir, eval_file = path, _newest_evaluation(path, split)
+    evaluation = _read_json(eval_file) if eval_file else {}
+    trained = _read_json(run_dir / METRICS_FILE)  # what `ferkit train` recorded (best epoch)
     history = load_history(run_dir)
     if evaluation:
         source, data, split_name = str(eval_file), evaluation.get("data", "?"), evaluation.get("split", "?")
         tta = evaluation.get("tta", "none")
         accuracy, macro_f1 = evaluation.get("accuracy"), evaluation.get("macro_f1")
         recall = {name: pc.get("recall") for name, pc in evaluation["per_class"].items()}
-    elif own:
+    elif trained:
         if split and split != "val":
             raise DataError(f"{path}: no evaluation of split '{split}' (run `ferkit evaluate --split {split}`)")
-        source, split_name, tta, recall = str(path / METRICS_FILE) + " (best epoch)", "val", "none", {}
+        source, split_name, tta, recall = str(run_dir / METRICS_FILE) + " (best epoch)", "val", "none", {}
         data = str(_read_json(run_dir / RUN_CONFIG_FILE).get("data", "?"))
-        accuracy, macro_f1 = own.get("val_acc"), own.get("val_macro_f1")
+        accuracy, macro_f1 = trained.get("val_acc"), trained.get("val_macro_f1")
     else:
         raise DataError(f"{path}: no {METRICS_FILE} and no eval-*/{METRICS_FILE}; is this a ferkit run directory?")
     return RunSummary(
@@ -150,9 +150,9 @@ def load_run_summary(path: Path, split: str = "") -> RunSummary:
         macro_f1=macro_f1,
         recall=recall,
         num_params=evaluation.get("num_params") or _count_params(run_dir),
-        epochs=len(history["epoch"]) if history else own.get("epochs_run"),
+        epochs=len(history["epoch"]) if history else trained.get("epochs_run"),
         train_time_s=float(np.nansum(history["time_s"])) if history and "time_s" in history
-        else own.get("train_time_s_total"),
+        else trained.get("train_time_s_total"),
         history=history,
     )
 

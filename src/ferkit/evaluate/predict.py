@@ -37,10 +37,13 @@ def select_device(device: str) -> torch.device:
 
 @torch.inference_mode()
 def predict_probs(model: nn.Module, images: np.ndarray, batch_size: int = 256,
-                  device: str | torch.device = "cpu", tta: Tta = "none") -> np.ndarray:
+                  device: str | torch.device = "cpu", tta: Tta = "none",
+                  columns: np.ndarray | None = None) -> np.ndarray:
     """Softmax probabilities float32 `[N, num_classes]` for uint8 faces `[N, S, S]`.
 
     The model is moved to `device` and put in eval mode; faces travel there one batch at a time.
+    `columns` restricts the model to some of its classes: the softmax is taken over those logits only
+    (in that order), which is the model's distribution renormalised over them, without underflow.
 
     Example:
         >>> probs = predict_probs(model, faces.images, device="cuda", tta="flip")
@@ -53,12 +56,15 @@ def predict_probs(model: nn.Module, images: np.ndarray, batch_size: int = 256,
         raise ValueError("no faces to predict")
     device = torch.device(device)
     model = model.to(device).eval()
+    keep = None if columns is None else torch.as_tensor(np.asarray(columns), dtype=torch.long, device=device)
     out = []
     for start in range(0, len(images), batch_size):
         x = to_model_input(torch.from_numpy(images[start:start + batch_size]).to(device))
         views = tta_views(x, tta)  # one forward pass over all views keeps the device busy
-        probs = model(torch.cat(views)).float().softmax(dim=1).view(len(views), len(x), -1).mean(dim=0)
-        out.append(probs.cpu().numpy())
+        logits = model(torch.cat(views)).float()
+        if keep is not None:
+            logits = logits[:, keep]
+        out.append(logits.softmax(dim=1).view(len(views), len(x), -1).mean(dim=0).cpu().numpy())
     return np.concatenate(out)
 
 

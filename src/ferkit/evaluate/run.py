@@ -80,8 +80,7 @@ def evaluate(cfg: EvalConfig) -> EvalReport:
     log.info("evaluating %s on %s [%s]: %d faces, classes %s, tta=%s", meta.model_name, data_path, cfg.split,
              len(faces), ",".join(faces.classes), cfg.tta)
 
-    probs = predict_probs(model, faces.images, cfg.batch_size, device, cfg.tta)[:, columns]
-    probs /= probs.sum(axis=1, keepdims=True)  # renormalise when the model has more classes than evaluated
+    probs = predict_probs(model, faces.images, cfg.batch_size, device, cfg.tta, columns)
     metrics = compute_metrics(faces.labels, probs, faces.classes)
     run_dir = find_run_dir(cfg.checkpoint)
     report = EvalReport(
