@@ -109,7 +109,7 @@ def make_client(make_app) -> Iterator[Callable[..., TestClient]]:
         client.__exit__(None, None, None)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def live_server() -> Callable[[Any], Any]:
     """`with live_server(app) as url:` serves `app` on a free loopback port."""
     return _live_server
