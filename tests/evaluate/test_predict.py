@@ -7,7 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from ferkit.evaluate.predict import predict_probs, tta_views
+from ferkit.errors import ConfigError
+from ferkit.evaluate.predict import predict_probs, select_device, tta_views
 from ferkit.models import create_model
 from ferkit.transforms.preprocess import to_model_input
 
@@ -84,3 +85,10 @@ def test_columns_renormalise_over_a_subset_of_classes(images):
     full = predict_probs(model, images)
     subset = predict_probs(model, images, columns=np.array([3, 0]))
     np.testing.assert_allclose(subset, full[:, [3, 0]] / full[:, [3, 0]].sum(axis=1, keepdims=True), rtol=1e-5)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on machines without CUDA")
+def test_cuda_without_cuda_is_a_clear_error():
+    assert select_device("auto") == torch.device("cpu")
+    with pytest.raises(ConfigError, match="CUDA is not available"):
+        select_device("cuda")

@@ -9,12 +9,14 @@ import html
 import json
 import logging
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from ferkit.evaluate import figures
 from ferkit.evaluate.figures import FaceExample
@@ -86,7 +88,7 @@ def write_report(report: EvalReport) -> Path:
     return report.html_path
 
 
-def _figures(report: EvalReport):
+def _figures(report: EvalReport) -> Iterator[tuple[str, str, Figure]]:
     """(file stem, heading, Figure) of each figure the report has material for."""
     m = report.metrics
     yield "confusion", "Confusion matrix", figures.plot_confusion(m)
