@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from ferkit.evaluate.gradcam import gradcam
-from ferkit.models import create_model
+from ferkit.models import create_model, list_models
 
 
 class BrightnessNet(nn.Module):
@@ -42,6 +42,13 @@ def test_shape_and_range_on_test_tiny():
     assert torch.all((peaks == 0) | torch.isclose(peaks, torch.tensor(1.0)))
     assert not model.gradcam_layer._forward_hooks  # the hook is removed again
     assert all(p.grad is None for p in model.parameters())  # no gradients left behind on the weights
+
+
+@pytest.mark.parametrize("name", list_models(include_test=True))
+def test_every_registered_model_names_a_usable_gradcam_layer(name):
+    torch.manual_seed(0)
+    maps = gradcam(create_model(name, num_classes=3).eval(), torch.rand(2, 1, 48, 48), torch.tensor([0, 2]))
+    assert maps.shape == (2, 48, 48) and torch.isfinite(maps).all()
 
 
 def test_heatmap_follows_the_evidence_for_the_target_class():

@@ -118,7 +118,8 @@ def plot_history(history: dict[str, np.ndarray], title: str = "") -> Figure:
         for col in columns:
             if col in history and np.isfinite(history[col]).any():
                 ax.plot(epoch, history[col], marker=".", label=col)
-        if name == "learning rate" and np.nanmin(history.get("lr", np.array([np.nan]))) > 0:
+        lr = history.get("lr")
+        if name == "learning rate" and lr is not None and np.isfinite(lr).any() and np.nanmin(lr) > 0:
             ax.set_yscale("log")
         ax.set(xlabel="epoch", title=name)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -140,13 +140,17 @@ img {{ max-width: 100%; }}
 <h1>{title}</h1>
 <p>Created {html.escape(report.created)}. Undefined values (a class never predicted or absent from the split)
 are shown as &ndash;.</p>
-<table>
-{"".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>{chr(10)}" for k, v in summary)}</table>
+{_key_values(summary)}
 <h2>Per class</h2>
 {_table(("class", "precision", "recall", "F1", "support", "average precision", "ROC AUC"), per_class)}
 {chr(10).join(sections)}
 </body></html>
 """
+
+
+def _key_values(rows: list[tuple[str, str]]) -> str:
+    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>\n" for k, v in rows)
+    return f"<table>\n{body}</table>"
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
