@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, get_args
 
 import cv2
 import numpy as np
@@ -26,7 +26,7 @@ from ferkit.inference.types import Box, Detection
 log = logging.getLogger(__name__)
 
 DetectorName = Literal["auto", "yunet", "haar"]
-DETECTOR_NAMES: tuple[str, ...] = ("auto", "yunet", "haar")
+DETECTOR_NAMES: tuple[str, ...] = get_args(DetectorName)
 
 
 class FaceDetector(Protocol):

@@ -5,7 +5,6 @@ Analysis lives in `pipeline.Recognizer.stream`; outputs derived from it in `time
 
 from __future__ import annotations
 
-import logging
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -16,8 +15,6 @@ import cv2
 import numpy as np
 
 from ferkit.errors import FerkitError, ImageReadError
-
-log = logging.getLogger(__name__)
 
 FALLBACK_FPS = 30.0  # cameras and some containers report 0 frames/s
 

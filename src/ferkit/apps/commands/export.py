@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ferkit.apps.config_args import add_config_arguments, config_from_args
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

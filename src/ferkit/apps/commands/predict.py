@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import glob
 import json
-import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -20,14 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TextIO
 
+import cv2
+import numpy as np
+
 from ferkit.apps.config_args import add_config_arguments, config_from_args
 from ferkit.constants import ENV_CACHE_DIR, ENV_YUNET_PATH
 from ferkit.errors import FerkitError, ImageReadError
 from ferkit.inference import Recognizer, load_image, sample_image_path
 from ferkit.inference.draw import annotate
 from ferkit.inference.images import IMAGE_SUFFIXES
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,6 @@ def run(args: argparse.Namespace) -> int:
             try:
                 image = load_image(path)
             except ImageReadError as exc:
-                log.error("%s", exc)
                 problems.append(str(exc))
                 continue
             faces = recognizer.predict(image)
@@ -122,7 +121,6 @@ def expand_inputs(patterns: list[str]) -> tuple[list[Path], list[str]]:
         else:
             found, problem = [], f"{path}: no such file or folder"
         if not found:
-            log.error("%s", problem)
             problems.append(problem)
         files.extend(found)
     return files, problems
@@ -138,10 +136,8 @@ def _open_output(path: Path | None) -> Iterator[TextIO]:
         yield f
 
 
-def _write_annotated(image, out_dir: Path, source: Path, taken: set[str]) -> Path:
+def _write_annotated(image_bgr: np.ndarray, out_dir: Path, source: Path, taken: set[str]) -> Path:
     """Save as `<stem>.jpg` in `out_dir`, numbering the stem when two inputs share it."""
-    import cv2
-
     out_dir.mkdir(parents=True, exist_ok=True)
     name, n = f"{source.stem}.jpg", 1
     while name in taken:
@@ -149,6 +145,6 @@ def _write_annotated(image, out_dir: Path, source: Path, taken: set[str]) -> Pat
         name = f"{source.stem}-{n}.jpg"
     taken.add(name)
     target = out_dir / name
-    if not cv2.imwrite(str(target), image):
+    if not cv2.imwrite(str(target), image_bgr):
         raise FerkitError(f"{target}: cannot write the annotated image")
     return target

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 import time
 from contextlib import nullcontext
@@ -22,8 +21,6 @@ from ferkit.inference import IoUTracker
 from ferkit.inference.draw import annotate
 from ferkit.inference.timeline import TimelineRow, plot_timeline, summarize, write_csv
 from ferkit.inference.video import FpsMeter, VideoSink, VideoSource
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -65,11 +62,11 @@ def run(args: argparse.Namespace) -> int:
             progress.close()
     classes = recognizer.classes
     if cfg.csv:
-        log.info("timeline: %s (%d rows)", write_csv(rows, cfg.csv, classes), len(rows))
+        print(f"timeline ({len(rows)} rows) written to {write_csv(rows, cfg.csv, classes)}", file=sys.stderr)
     if cfg.plot:
-        log.info("plot: %s", plot_timeline(rows, classes, cfg.plot))
+        print(f"plot written to {plot_timeline(rows, classes, cfg.plot)}", file=sys.stderr)
     if cfg.out:
-        log.info("annotated video: %s", cfg.out)
+        print(f"annotated video written to {cfg.out}", file=sys.stderr)
     summary = json.dumps(summarize(rows, classes), indent=2)
     if cfg.summary:
         cfg.summary.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,244 @@
+"""Inference speed and memory on this machine: writes benchmarks/results/inference.json and inference.md.
+
+Measures (the issue's "Speed and memory" list):
+- classifier throughput (faces/s) at batch 1 and batch 64 on ONNX Runtime;
+- detector time on one 640x480 frame (YuNet through OpenCV, and the Haar cascade);
+- full pipeline frames/s (decode, detect, align, classify, track) on generated 640x480 videos with one and
+  five moving faces;
+- peak memory (max RSS) of `ferkit predict` on the bundled sample photo, as a fresh process;
+- disk size of the inference-only install (ferkit's core dependencies, no extras), and that it has no torch.
+
+Usage:
+    .venv/bin/python benchmarks/bench_inference.py [--model base|file.onnx] [--yunet PATH]
+
+Without a bundled model (`src/ferkit/weights/*.onnx`) and no --model, it exports the untrained `small`
+architecture: the speed of a network does not depend on its weights, and the results say which model ran.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnxruntime
+
+from ferkit.inference import IoUTracker, Recognizer, sample_image_path
+from ferkit.inference.classify import OnnxClassifier, bundled_models
+from ferkit.inference.detect import HaarDetector, YuNetDetector
+from ferkit.inference.video import VideoSource
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results"
+DEFAULT_YUNET = REPO.parent / "shared" / "models" / "face_detection_yunet_2026may.onnx"
+FRAME_SIZE = (640, 480)
+
+
+def hardware() -> dict:
+    cpu = platform.processor()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        found = re.search(r"model name\s*:\s*(.+)", cpuinfo.read_text())
+        cpu = found.group(1).strip() if found else cpu
+    mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem_gib, 1), "os": platform.platform(),
+            "python": platform.python_version(), "onnxruntime": onnxruntime.__version__, "opencv": cv2.__version__}
+
+
+def resolve_model(name: str | None, workdir: Path) -> tuple[Path, str]:
+    """The ONNX file to benchmark and a description of it."""
+    if name is not None:
+        path = bundled_models().get(name, Path(name))
+        return path, f"{path.name}"
+    if "base" in bundled_models():
+        return bundled_models()["base"], "bundled 'base'"
+    from ferkit.constants import EMOTIONS
+    from ferkit.export.onnx import export_onnx
+    from ferkit.models import create_model
+    from ferkit.train.checkpoint import ModelMeta, save_model
+
+    model = create_model("small")
+    model_file = save_model(workdir / "small.pt", model, ModelMeta("small", model.model_args, EMOTIONS))
+    path = export_onnx(model_file, workdir / "small.onnx").onnx_path
+    return path, "untrained 'small' architecture (no bundled model yet; speed does not depend on weights)"
+
+
+def timed(fn, min_time_s: float = 2.0, min_runs: int = 10) -> list[float]:
+    """Durations of repeated calls of `fn` (after two warm-up calls), until both minimums are met."""
+    fn(), fn()
+    times: list[float] = []
+    start = time.perf_counter()
+    while len(times) < min_runs or time.perf_counter() - start < min_time_s:
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def bench_classifier(model: Path) -> dict:
+    clf = OnnxClassifier(model)
+    size = clf.preprocess.input_size
+    out = {}
+    for batch in (1, 64):
+        faces = np.random.default_rng(0).integers(0, 256, (batch, size, size), dtype=np.uint8)
+        median = statistics.median(timed(lambda f=faces: clf.predict(f)))
+        out[f"batch_{batch}"] = {"ms_per_batch": round(median * 1e3, 3), "faces_per_s": round(batch / median)}
+    return out
+
+
+def _face_tile() -> np.ndarray:
+    return cv2.resize(cv2.imread(str(sample_image_path()))[40:200, 145:300], (96, 100))
+
+
+def _frame(n_faces: int, step: int) -> np.ndarray:
+    """A 640x480 frame with `n_faces` copies of the sample face, each drifting with `step`."""
+    w, h = FRAME_SIZE
+    frame = np.full((h, w, 3), 100, np.uint8)
+    tile = _face_tile()
+    spots = [(60, 60), (400, 50), (230, 190), (70, 330), (430, 320)][:n_faces]
+    for i, (x, y) in enumerate(spots):
+        dx = (step * (2 + i)) % 80
+        frame[y:y + tile.shape[0], x + dx:x + dx + tile.shape[1]] = tile if i % 2 == 0 else tile[:, ::-1]
+    return frame
+
+
+def bench_detectors(yunet: Path) -> dict:
+    frame = _frame(1, 0)
+    out = {}
+    for name, detector in (("yunet_opencv", YuNetDetector(yunet)), ("haar", HaarDetector())):
+        times = timed(lambda d=detector: d.detect(frame))
+        out[name] = {"ms_median": round(statistics.median(times) * 1e3, 2),
+                     "faces_found": len(detector.detect(frame))}
+    return out
+
+
+def bench_pipeline(model: Path, yunet: Path, workdir: Path, frames: int = 150) -> dict:
+    recognizer = Recognizer(model, "yunet", yunet_path=yunet)
+    out = {}
+    for n_faces in (1, 5):
+        video = workdir / f"faces{n_faces}.mp4"
+        writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 30, FRAME_SIZE)
+        for i in range(frames):
+            writer.write(_frame(n_faces, i))
+        writer.release()
+        runs = []
+        for _ in range(3):
+            with VideoSource(video) as source:
+                t0 = time.perf_counter()
+                found = [len(r.faces) for r in recognizer.stream(source, IoUTracker())]
+                runs.append(len(found) / (time.perf_counter() - t0))
+        out[f"{n_faces}_face"] = {"frames": frames, "frames_per_s": round(statistics.median(runs), 1),
+                                  "mean_faces_found": round(float(np.mean(found)), 2)}
+    return out
+
+
+def peak_memory_predict(model: Path, yunet: Path) -> dict:
+    cmd = [str(Path(sys.executable).parent / "ferkit"), "predict", "--sample", "--model", str(model),
+           "--yunet-path", str(yunet), "--jsonl", os.devnull]
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True)
+    wall = time.perf_counter() - t0
+    max_rss_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux
+    return {"command": "ferkit predict --sample", "peak_rss_mib": round(max_rss_kib / 1024, 1),
+            "wall_s": round(wall, 2)}
+
+
+def _requirement_names(dist: str) -> set[str]:
+    names = set()
+    for req in metadata.requires(dist) or []:
+        if "extra ==" in req:
+            continue
+        names.add(re.split(r"[ ;<>=!~\[(]", req, maxsplit=1)[0].lower().replace("_", "-"))
+    return names
+
+
+def install_size() -> dict:
+    """Disk size of ferkit's core dependency closure, as installed in this environment."""
+    seen: set[str] = set()
+    todo = ["ferkit"]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        todo.extend(_requirement_names(name))
+    sizes = {}
+    for name in seen:
+        files = metadata.distribution(name).files or []
+        sizes[name] = sum(f.locate().stat().st_size for f in files if f.locate().is_file())
+    top = sorted(sizes.items(), key=lambda kv: kv[1], reverse=True)
+    return {"total_mib": round(sum(sizes.values()) / 2**20, 1), "packages": len(sizes),
+            "torch_included": "torch" in seen,
+            "largest_mib": {k: round(v / 2**20, 1) for k, v in top[:6]},
+            "note": "ferkit (editable here) plus the dependency closure of its core requirements, no extras"}
+
+
+def write_markdown(results: dict, path: Path) -> None:
+    c, d, p = results["classifier"], results["detector_640x480"], results["pipeline_640x480"]
+    lines = [
+        "# Inference benchmark",
+        "",
+        f"{results['date']} on {results['hardware']['cpu']} ({results['hardware']['cores']} cores), "
+        f"onnxruntime {results['hardware']['onnxruntime']}, OpenCV {results['hardware']['opencv']}.",
+        f"Model: {results['model']}. Command: `{results['command']}`.",
+        "",
+        "| measure | result | target |",
+        "|---|---:|---:|",
+        f"| classifier, batch 1 | {c['batch_1']['faces_per_s']:,} faces/s ({c['batch_1']['ms_per_batch']} ms) | |",
+        f"| classifier, batch 64 | {c['batch_64']['faces_per_s']:,} faces/s | > 2,000 |",
+        f"| YuNet (OpenCV) on 640x480 | {d['yunet_opencv']['ms_median']} ms | |",
+        f"| Haar cascade on 640x480 | {d['haar']['ms_median']} ms | |",
+        f"| full pipeline, 640x480, 1 face | {p['1_face']['frames_per_s']} frames/s | > 60 |",
+        f"| full pipeline, 640x480, 5 faces | {p['5_face']['frames_per_s']} frames/s | |",
+        f"| peak memory, `ferkit predict` on one photo | {results['predict_memory']['peak_rss_mib']} MiB | |",
+        f"| inference-only install | {results['install']['total_mib']} MiB, torch included: "
+        f"{results['install']['torch_included']} | no torch |",
+        "",
+        "Largest packages of the inference install (MiB): "
+        + ", ".join(f"{k} {v}" for k, v in results["install"]["largest_mib"].items()) + ".",
+        "",
+    ]
+    path.write_text("\n".join(lines))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", help="bundled model name or .onnx file (default: bundled 'base')")
+    parser.add_argument("--yunet", type=Path, default=Path(os.environ.get("FERKIT_YUNET", DEFAULT_YUNET)))
+    parser.add_argument("--out", type=Path, default=RESULTS / "inference.json")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        model, description = resolve_model(args.model, workdir)
+        results = {
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "command": "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
+            "hardware": hardware(),
+            "model": description,
+            "classifier": bench_classifier(model),
+            "detector_640x480": bench_detectors(args.yunet),
+            "pipeline_640x480": bench_pipeline(model, args.yunet, workdir),
+            "predict_memory": peak_memory_predict(model, args.yunet),
+            "install": install_size(),
+        }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    write_markdown(results, args.out.with_suffix(".md"))
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
