@@ -13,6 +13,7 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 
 import cv2
+import httpx
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -300,6 +301,17 @@ def test_slow_inference_is_504_after_the_request_timeout(make_client, jpeg_bytes
     finally:
         gate.set()
     _assert_error(response, 504, "timeout")
+
+
+def test_upload_slower_than_the_request_timeout_is_408(make_app, live_server):
+    def trickle():
+        yield b"\xff\xd8"
+        time.sleep(1.0)
+        yield b"\xff" * 10
+
+    with live_server(make_app(ServeConfig(workers=1, request_timeout_s=0.3))) as url:
+        response = httpx.post(f"{url}/v1/predict", content=trickle(), headers={"content-type": "image/jpeg"})
+    _assert_error(response, 408, "upload_timeout")
 
 
 # ---- API key, CORS, logs ----
