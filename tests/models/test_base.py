@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import numpy as np
@@ -63,17 +64,25 @@ def test_backbone_and_head_parameters_partition_the_model(model: torch.nn.Module
     assert sorted(backbone + head) == sorted(id(p) for p in model.parameters())
 
 
-def test_exports_to_onnx_opset17_with_dynamic_batch(tmp_path: Path) -> None:
+@pytest.mark.parametrize("dynamo", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["torchscript", "dynamo"])
+def test_exports_to_onnx_opset17_with_dynamic_batch(tmp_path: Path, dynamo: bool) -> None:
     ort = pytest.importorskip("onnxruntime")
     onnx = pytest.importorskip("onnx")
     torch.manual_seed(0)
     model = create_model("test_tiny").eval()
     path = tmp_path / "test_tiny.onnx"
+    batch_axis = (
+        {"dynamic_shapes": ({0: torch.export.Dim.DYNAMIC},)} if dynamo
+        else {"dynamic_axes": {"pixels": {0: "batch"}, "logits": {0: "batch"}}}
+    )
     torch.onnx.export(model, (torch.rand(2, 1, 48, 48),), path, opset_version=17, input_names=["pixels"],
-                      output_names=["logits"], dynamic_shapes=({0: torch.export.Dim.DYNAMIC},))
+                      output_names=["logits"], dynamo=dynamo, **batch_axis)
     assert onnx.load(path).opset_import[0].version == 17
     x = torch.rand(5, 1, 48, 48)
-    (got,) = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, {"pixels": x.numpy()})
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    (got,) = session.run(None, {"pixels": x.numpy()})
     with torch.no_grad():
         expected = model(x).numpy()
     np.testing.assert_allclose(got, expected, atol=1e-4, rtol=0)
@@ -91,3 +100,32 @@ def test_runs_channels_last_under_bf16_autocast(name: str) -> None:
             got = model(x.to(memory_format=torch.channels_last))
     assert got.dtype == torch.bfloat16
     torch.testing.assert_close(got.float(), expected, atol=0.1, rtol=0.1)
+
+
+@pytest.mark.parametrize(("name", "variant"), [
+    ("small", {"stages": ((8, 1, 2, 1), (16, 2, 2, 2.0)), "head_chs": 32}),
+    ("vgg", {"widths": (8, 16), "head_hidden": (8,)}),
+    ("resnet18", {"layers": (1, 1), "widths": (8, 16)}),
+    ("mini_xception", {"widths": (8, 16)}),
+])
+def test_variant_args_survive_json_and_rebuild_the_same_architecture(name: str, variant: dict) -> None:
+    # Checkpoints and ONNX metadata store model_args as JSON, where tuples come back as lists.
+    model = create_model(name, **variant)
+    rebuilt = create_model(name, **json.loads(json.dumps(model.model_args)))
+    assert {k: v.shape for k, v in rebuilt.state_dict().items()} == {k: v.shape for k, v in model.state_dict().items()}
+
+
+def test_test_tiny_learns_a_small_batch() -> None:
+    # Gradients reach every block: a few dozen steps fit 8 random faces (small ones, to keep this fast).
+    torch.manual_seed(0)
+    model = create_model("test_tiny", input_size=24, drop_rate=0.0).train()
+    x, y = torch.rand(8, 1, 24, 24), torch.arange(8) % 7
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(40):
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.2 * losses[0]

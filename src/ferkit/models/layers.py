@@ -24,9 +24,13 @@ class InputNorm(nn.Module):
 def global_avg_pool(x: torch.Tensor) -> torch.Tensor:
     """Mean over height and width, [N, C, H, W] -> [N, C, 1, 1], at any input size.
 
-    Written as one average pool over the whole map rather than `mean()`/`AdaptiveAvgPool2d`: those export as
-    ReduceMean, which torch 2.13's ONNX exporter cannot bring down to opset 17; AveragePool exports at any opset.
+    Written so both ONNX exporters give an opset-17 graph: the TorchScript exporter (tracing) turns adaptive
+    pooling into GlobalAveragePool but cannot take a kernel size read from the input's shape, while the dynamo
+    exporter turns adaptive pooling and `mean()` into ReduceMean, which torch 2.13 cannot bring down to opset 17,
+    and exports an average pool over the whole map as AveragePool.
     """
+    if torch.jit.is_tracing():
+        return F.adaptive_avg_pool2d(x, 1)
     return F.avg_pool2d(x, kernel_size=x.shape[-2:])
 
 

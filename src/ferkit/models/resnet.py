@@ -58,9 +58,8 @@ class ResNet(FerModel):
         stages: list[nn.Module] = []
         prev = widths[0]
         for i, (num_blocks, width) in enumerate(zip(layers, widths, strict=True)):
-            blocks = [
-                BasicBlock(prev if j == 0 else width, width, 2 if i > 0 and j == 0 else 1) for j in range(num_blocks)
-            ]
+            stride = 1 if i == 0 else 2
+            blocks = [BasicBlock(prev, width, stride)] + [BasicBlock(width, width) for _ in range(num_blocks - 1)]
             stages.append(nn.Sequential(*blocks))
             prev = width
         self.stages = nn.Sequential(*stages)
