@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from functools import partial
 from importlib.resources import files
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
@@ -49,6 +49,7 @@ from ferkit.apps.service.uploads import (
     read_body,
     split_multipart,
 )
+from ferkit.inference.detect import DetectorName
 
 SINGLE_FIELD = "image"
 BATCH_FIELD = "images"
@@ -86,7 +87,7 @@ class PredictOptions:
 
     def __init__(
         self,
-        detector: Annotated[Literal["auto", "yunet", "haar"] | None, Query(description="face detector")] = None,
+        detector: Annotated[DetectorName | None, Query(description="face detector")] = None,
         threshold: Annotated[float | None, Query(ge=0.0, le=1.0, description="minimum face detection score")] = None,
         align: Annotated[bool | None, Query(description="rotate faces upright by their eyes first")] = None,
         annotate: Annotated[bool, Query(description="also return the image with boxes and labels")] = False,
@@ -105,7 +106,7 @@ class PredictOptions:
 
 
 def create_app(config: ServeConfig | None = None, recognizer_factory: RecognizerFactory | None = None) -> FastAPI:
-    """Build the service. The model loads once, when the app starts (lifespan), in every worker thread.
+    """Build the service. The model loads once, when the app starts (lifespan): one recognizer per worker.
 
     Args:
         config: limits, defaults and security settings; `ServeConfig()` if None.

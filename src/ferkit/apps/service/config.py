@@ -9,6 +9,7 @@ from typing import Any
 
 from ferkit.constants import ENV_YUNET_PATH
 from ferkit.errors import ConfigError
+from ferkit.inference.detect import DetectorName
 
 # Secrets and deployment settings that are better not typed on a command line (visible in `ps`).
 ENV_API_KEY = "FERKIT_API_KEY"
@@ -22,7 +23,7 @@ class ServeConfig:
     host: str = field(default="127.0.0.1", metadata={"help": "interface to listen on (0.0.0.0 for all)"})
     port: int = field(default=8000, metadata={"help": "TCP port"})
     model: str = field(default="base", metadata={"help": "bundled model name or path of a model file"})
-    detector: str = field(default="auto", metadata={"help": "face detector: auto, yunet or haar"})
+    detector: DetectorName = field(default="auto", metadata={"help": "face detector (auto: YuNet, else Haar)"})
     yunet_path: str | None = field(default=None, metadata={"help": f"YuNet .onnx file (or env {ENV_YUNET_PATH})"})
     score_threshold: float = field(default=0.7, metadata={"help": "default minimum face detection score"})
     align: bool = field(default=True, metadata={"help": "rotate faces upright by their eyes before classifying"})
