@@ -163,6 +163,7 @@ def test_upload_problems_are_explained(browser, stub_server_url, tmp_path):
     huge.write_bytes(b"\xff" * (ServeConfig().max_upload_bytes + 1))
     page.set_input_files("#file-input", str(huge))
     expect(message).to_contain_text("too large")
+    expect(page.locator("#photo-view")).to_be_hidden()  # the blank photo before does not stay on screen
     screenshot(page, "web_upload_error.png")
 
 

@@ -39,24 +39,22 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
     """The request body, refusing (413) as soon as it exceeds `max_bytes`, before or while it arrives."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise _too_large(int(declared), max_bytes)
+        raise _too_large(f"the upload is {int(declared):,} bytes", max_bytes)
     chunks: list[bytes] = []
     size = 0
     try:
         async for chunk in request.stream():
             size += len(chunk)
             if size > max_bytes:
-                raise _too_large(size, max_bytes)
+                raise _too_large("the upload is larger than that", max_bytes)
             chunks.append(chunk)
     except ClientDisconnect as exc:
         raise ApiError(400, "client_disconnected", "the client closed the connection before the upload ended") from exc
     return b"".join(chunks)
 
 
-def _too_large(size: int, max_bytes: int) -> ApiError:
-    return ApiError(
-        413, "payload_too_large", f"the upload is {size:,} bytes or more; the limit is {max_bytes:,} bytes"
-    )
+def _too_large(what: str, max_bytes: int) -> ApiError:
+    return ApiError(413, "payload_too_large", f"the limit is {max_bytes:,} bytes and {what}")
 
 
 def media_type(request: Request) -> str:

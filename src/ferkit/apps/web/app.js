@@ -95,8 +95,15 @@ function drawCharts(container, result) {
 
 // ---- photo upload ----
 
+function clearPhoto() {
+  $("photo-view").hidden = true;
+  $("photo-overlay").replaceChildren();
+  $("photo-faces").replaceChildren();
+}
+
 async function uploadPhoto(file) {
   const message = $("photo-message");
+  clearPhoto();
   showMessage(message, `Analysing ${file.name}…`);
   const form = new FormData();
   form.append("image", file);
