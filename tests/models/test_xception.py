@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import torch
+
 from ferkit.models import create_model
 from ferkit.models.flops import count_parameters
 
@@ -14,3 +16,12 @@ def test_parameter_count_is_near_the_papers_60k() -> None:
 def test_every_module_halves_the_resolution() -> None:
     model = create_model("mini_xception")
     assert [module.shortcut[0].stride for module in model.stages] == [(2, 2)] * 4
+
+
+def test_gradcam_layer_is_the_last_conv_before_the_final_pool() -> None:
+    model = create_model("mini_xception").eval()
+    seen: list[torch.Tensor] = []
+    model.gradcam_layer.register_forward_hook(lambda _m, _i, out: seen.append(out))
+    with torch.no_grad():
+        assert model.forward_features(torch.rand(1, 1, 48, 48)).shape == (1, 128, 3, 3)
+    assert seen[0].shape == (1, 128, 6, 6)

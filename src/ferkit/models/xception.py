@@ -65,7 +65,8 @@ class MiniXception(FerModel):
 
     @property
     def gradcam_layer(self) -> nn.Module:
-        return self.stages[-1]
+        # The last conv before the final pool: a 6x6 map at 48x48 input rather than the module's 3x3 output.
+        return self.stages[-1].conv2
 
 
 @register_model
