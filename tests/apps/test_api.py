@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from ferkit.apps.service import ServeConfig
+from ferkit.apps.service import ServeConfig, create_app
 from ferkit.apps.service.logs import JsonLineFormatter
 from ferkit.constants import EMOTIONS
-from ferkit.errors import ImageReadError
+from ferkit.errors import ImageReadError, ModelError
 
 
 def _png_header_only(width: int, height: int) -> bytes:
@@ -58,6 +58,16 @@ def test_readyz_is_503_before_the_model_is_loaded(make_app):
     response = client.get("/readyz")
     _assert_error(response, 503, "not_ready")
     assert client.get("/healthz").status_code == 200
+
+
+def test_a_model_that_cannot_load_stops_startup_and_is_kept_for_the_cli():
+    def no_model(**options):
+        raise ModelError("unknown model 'nosuch'")
+
+    app = create_app(ServeConfig(workers=1), no_model)
+    with pytest.raises(ModelError, match="nosuch"), TestClient(app):
+        pass
+    assert isinstance(app.state.startup_error, ModelError)
 
 
 def test_models_lists_the_loaded_model(make_client):

@@ -13,6 +13,7 @@ import os
 
 from ferkit.apps.config_args import add_config_arguments, make_config
 from ferkit.apps.service.config import ServeConfig, config_values_from_env
+from ferkit.errors import FerkitError
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +39,21 @@ def run(args: argparse.Namespace) -> int:
     cv2.setNumThreads(max(1, (os.cpu_count() or 1) // config.workers))
     log.info("serving on http://%s:%d (web page at /, API docs at /docs, API key %s)", config.host, config.port,
              "required" if config.api_key else "not required")
-    uvicorn.run(
-        create_app(config),
+    app = create_app(config)
+    server = uvicorn.Server(uvicorn.Config(
+        app,
         host=config.host,
         port=config.port,
         log_config=None,  # keep the JSON handlers set above
         access_log=False,  # ferkit.access logs each request with its latency instead
         limit_concurrency=config.max_connections,
         ws_max_size=config.max_upload_bytes,
-    )
+    ))
+    try:
+        server.run()
+    except SystemExit:  # uvicorn exits when the app fails to start; name the cause (e.g. an unknown model)
+        startup_error: FerkitError | None = getattr(app.state, "startup_error", None)
+        if startup_error is None:
+            raise
+        raise startup_error from None
     return 0

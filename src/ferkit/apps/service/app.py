@@ -49,6 +49,7 @@ from ferkit.apps.service.uploads import (
     read_body,
     split_multipart,
 )
+from ferkit.errors import FerkitError
 from ferkit.inference.detect import DetectorName
 
 SINGLE_FIELD = "image"
@@ -123,7 +124,11 @@ def create_app(config: ServeConfig | None = None, recognizer_factory: Recognizer
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool.start()
+        try:
+            pool.start()
+        except FerkitError as exc:
+            app.state.startup_error = exc  # for `ferkit serve` to report as a one-line error
+            raise
         try:
             yield
         finally:
