@@ -118,7 +118,9 @@ def _frame(n_faces: int, step: int) -> np.ndarray:
 def bench_detectors(yunet: Path) -> dict:
     frame = _frame(1, 0)
     out = {}
-    for name, detector in (("yunet_opencv", YuNetDetector(yunet)), ("haar", HaarDetector())):
+    detectors = {"yunet_opencv": YuNetDetector(yunet), "yunet_onnxruntime": YuNetDetector(yunet, engine="onnxruntime"),
+                 "haar": HaarDetector()}
+    for name, detector in detectors.items():
         times = timed(lambda d=detector: d.detect(frame))
         out[name] = {"ms_median": round(statistics.median(times) * 1e3, 2),
                      "faces_found": len(detector.detect(frame))}
@@ -126,7 +128,7 @@ def bench_detectors(yunet: Path) -> dict:
 
 
 def bench_pipeline(model: Path, yunet: Path, workdir: Path, frames: int = 150) -> dict:
-    recognizer = Recognizer(model, "yunet", yunet_path=yunet)
+    """Frames/s reading a video file and running detect -> align -> classify -> track on every frame."""
     out = {}
     for n_faces in (1, 5):
         video = workdir / f"faces{n_faces}.mp4"
@@ -134,14 +136,16 @@ def bench_pipeline(model: Path, yunet: Path, workdir: Path, frames: int = 150) -
         for i in range(frames):
             writer.write(_frame(n_faces, i))
         writer.release()
-        runs = []
-        for _ in range(3):
-            with VideoSource(video) as source:
-                t0 = time.perf_counter()
-                found = [len(r.faces) for r in recognizer.stream(source, IoUTracker())]
-                runs.append(len(found) / (time.perf_counter() - t0))
-        out[f"{n_faces}_face"] = {"frames": frames, "frames_per_s": round(statistics.median(runs), 1),
-                                  "mean_faces_found": round(float(np.mean(found)), 2)}
+        for detector in ("yunet", "yunet-ort"):
+            recognizer = Recognizer(model, detector, yunet_path=yunet)
+            runs = []
+            for _ in range(3):
+                with VideoSource(video) as source:
+                    t0 = time.perf_counter()
+                    found = [len(r.faces) for r in recognizer.stream(source, IoUTracker())]
+                    runs.append(len(found) / (time.perf_counter() - t0))
+            out[f"{n_faces}_face_{detector}"] = {"frames": frames, "frames_per_s": round(statistics.median(runs), 1),
+                                                 "mean_faces_found": round(float(np.mean(found)), 2)}
     return out
 
 
@@ -194,15 +198,20 @@ def write_markdown(results: dict, path: Path) -> None:
         f"{results['date']} on {results['hardware']['cpu']} ({results['hardware']['cores']} cores), "
         f"onnxruntime {results['hardware']['onnxruntime']}, OpenCV {results['hardware']['opencv']}.",
         f"Model: {results['model']}. Command: `{results['command']}`.",
+        f"Load average (1/5/15 min) when it started: {results['load_average_1_5_15min_at_start']} "
+        "(other processes on the machine slow every figure below).",
         "",
         "| measure | result | target |",
         "|---|---:|---:|",
         f"| classifier, batch 1 | {c['batch_1']['faces_per_s']:,} faces/s ({c['batch_1']['ms_per_batch']} ms) | |",
         f"| classifier, batch 64 | {c['batch_64']['faces_per_s']:,} faces/s | > 2,000 |",
         f"| YuNet (OpenCV) on 640x480 | {d['yunet_opencv']['ms_median']} ms | |",
+        f"| YuNet (ONNX Runtime) on 640x480 | {d['yunet_onnxruntime']['ms_median']} ms | |",
         f"| Haar cascade on 640x480 | {d['haar']['ms_median']} ms | |",
-        f"| full pipeline, 640x480, 1 face | {p['1_face']['frames_per_s']} frames/s | > 60 |",
-        f"| full pipeline, 640x480, 5 faces | {p['5_face']['frames_per_s']} frames/s | |",
+        f"| full pipeline, 640x480, 1 face, yunet | {p['1_face_yunet']['frames_per_s']} frames/s | > 60 |",
+        f"| full pipeline, 640x480, 1 face, yunet-ort | {p['1_face_yunet-ort']['frames_per_s']} frames/s | > 60 |",
+        f"| full pipeline, 640x480, 5 faces, yunet | {p['5_face_yunet']['frames_per_s']} frames/s | |",
+        f"| full pipeline, 640x480, 5 faces, yunet-ort | {p['5_face_yunet-ort']['frames_per_s']} frames/s | |",
         f"| peak memory, `ferkit predict` on one photo | {results['predict_memory']['peak_rss_mib']} MiB | |",
         f"| inference-only install | {results['install']['total_mib']} MiB, torch included: "
         f"{results['install']['torch_included']} | no torch |",
@@ -227,6 +236,7 @@ def main() -> None:
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "command": "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
             "hardware": hardware(),
+            "load_average_1_5_15min_at_start": [round(x, 2) for x in os.getloadavg()],
             "model": description,
             "classifier": bench_classifier(model),
             "detector_640x480": bench_detectors(args.yunet),

@@ -39,8 +39,9 @@ def test_yunet_reports_boxes_of_large_images_in_original_pixels(yunet_path: Path
     assert _around_face(face.box, scale=3)
 
 
-def test_no_faces_is_an_empty_list(yunet_path: Path):
-    assert YuNetDetector(yunet_path).detect(np.full((480, 640, 3), 127, np.uint8)) == []
+@pytest.mark.parametrize("engine", ["opencv", "onnxruntime"])
+def test_no_faces_is_an_empty_list(yunet_path: Path, engine: str):
+    assert YuNetDetector(yunet_path, engine=engine).detect(np.full((480, 640, 3), 127, np.uint8)) == []
     assert HaarDetector().detect(np.full((480, 640, 3), 127, np.uint8)) == []
 
 
@@ -59,8 +60,20 @@ def test_haar_finds_the_upright_face_without_landmarks(sample_bgr: np.ndarray):
     assert _around_face(face.box) and face.landmarks is None and face.score == 1.0
 
 
+@pytest.mark.parametrize("degrees", [0, 30])
+def test_both_yunet_engines_find_the_same_faces(yunet_path: Path, sample_bgr: np.ndarray, degrees: float):
+    image = np.hstack([_rotate(sample_bgr, degrees), sample_bgr[:, ::-1]])  # two faces
+    opencv = YuNetDetector(yunet_path, engine="opencv").detect(image)
+    onnx = YuNetDetector(yunet_path, engine="onnxruntime").detect(image)
+    assert len(opencv) == len(onnx) == 2
+    for a, b in zip(sorted(opencv, key=lambda d: d.box.x), sorted(onnx, key=lambda d: d.box.x), strict=True):
+        assert a.box.iou(b.box) > 0.99 and abs(a.score - b.score) < 1e-3
+        assert np.abs(a.landmarks - b.landmarks).max() < 0.5
+
+
 def test_create_detector_by_name(yunet_path: Path):
-    assert isinstance(create_detector("yunet", yunet_path=yunet_path), YuNetDetector)
+    assert create_detector("yunet", yunet_path=yunet_path).name == "yunet"
+    assert create_detector("yunet-ort", yunet_path=yunet_path).name == "yunet-ort"
     assert isinstance(create_detector("haar"), HaarDetector)
     with pytest.raises(ModelError, match="unknown detector 'mtcnn'"):
         create_detector("mtcnn")
@@ -71,5 +84,8 @@ def test_create_detector_by_name(yunet_path: Path):
 def test_a_file_that_is_not_yunet_is_a_clear_error(tmp_path: Path):
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"junk")
-    with pytest.raises(ModelError, match=r"bad\.onnx"):
-        YuNetDetector(bad)
+    for engine in ("opencv", "onnxruntime"):
+        with pytest.raises(ModelError, match=r"bad\.onnx"):
+            YuNetDetector(bad, engine=engine)
+    with pytest.raises(ModelError, match="unknown YuNet engine"):
+        YuNetDetector(bad, engine="tensorrt")

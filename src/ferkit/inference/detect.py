@@ -1,7 +1,8 @@
 """Face detectors behind one small interface: `detect(image_bgr) -> list[Detection]`.
 
-- `YuNetDetector`: OpenCV's FaceDetectorYN running the YuNet ONNX model; boxes, five landmarks and a score.
-  The default: it finds faces rotated by 30 degrees and small faces that the Haar cascade misses.
+- `YuNetDetector`: the YuNet ONNX model, run by OpenCV's FaceDetectorYN (the default) or directly by ONNX
+  Runtime (same faces, about twice as fast); boxes, five landmarks and a score. The default detector: it
+  finds faces rotated by 30 degrees and small faces that the Haar cascade misses.
 - `HaarDetector`: OpenCV's frontal-face Haar cascade; no landmarks, no score. Kept as the offline fallback
   (it ships inside OpenCV 4.x wheels, so it needs no download).
 
@@ -12,6 +13,7 @@ about 600 px, and both run faster) and report boxes in original image pixels.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from pathlib import Path
 from typing import Literal, Protocol, get_args
@@ -25,7 +27,7 @@ from ferkit.inference.types import Box, Detection
 
 log = logging.getLogger(__name__)
 
-DetectorName = Literal["auto", "yunet", "haar"]
+DetectorName = Literal["auto", "yunet", "yunet-ort", "haar"]
 DETECTOR_NAMES: tuple[str, ...] = get_args(DetectorName)
 
 
@@ -46,8 +48,69 @@ def _downscale(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
 
 
+class _OpenCvYuNet:
+    """YuNet through `cv2.FaceDetectorYN`: rows `[x, y, w, h, 10 landmark coords, score]`."""
+
+    def __init__(self, model_path: Path, score_threshold: float, nms_threshold: float) -> None:
+        try:
+            self._net = cv2.FaceDetectorYN.create(str(model_path), "", (320, 320), score_threshold, nms_threshold)
+        except cv2.error as exc:
+            raise ModelError(f"{model_path}: not a YuNet model OpenCV can load ({exc})") from exc
+        self._lock = threading.Lock()  # FaceDetectorYN keeps per-call state (input size, buffers)
+
+    def __call__(self, image_bgr: np.ndarray) -> np.ndarray:
+        with self._lock:
+            self._net.setInputSize((image_bgr.shape[1], image_bgr.shape[0]))
+            _, faces = self._net.detect(image_bgr)
+        return np.zeros((0, 15), np.float32) if faces is None else faces
+
+
+class _OnnxRuntimeYuNet:
+    """YuNet run directly on ONNX Runtime (about twice as fast as OpenCV's runtime here), decoded as
+    `cv2.FaceDetectorYN` decodes it: the same rows, the same boxes."""
+
+    STRIDES = (8, 16, 32)
+
+    def __init__(self, model_path: Path, score_threshold: float, nms_threshold: float) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = os.cpu_count() or 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        try:
+            self._session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own untyped errors for foreign or corrupt files
+            raise ModelError(f"{model_path}: not a YuNet model ONNX Runtime can load ({exc})") from exc
+        self._outputs = [o.name for o in self._session.get_outputs()]
+        self.score_threshold = score_threshold
+        self.nms_threshold = nms_threshold
+
+    def __call__(self, image_bgr: np.ndarray) -> np.ndarray:
+        h, w = image_bgr.shape[:2]
+        padded_h, padded_w = -(-h // 32) * 32, -(-w // 32) * 32  # the network needs multiples of 32
+        x = np.zeros((1, 3, padded_h, padded_w), np.float32)
+        x[0, :, :h, :w] = image_bgr.transpose(2, 0, 1)
+        out = dict(zip(self._outputs, self._session.run(None, {"input": x}), strict=True))
+        rows = [self._decode(out, stride, padded_w // stride) for stride in self.STRIDES]
+        faces = np.concatenate(rows)
+        keep = cv2.dnn.NMSBoxes(faces[:, :4].tolist(), faces[:, 14].tolist(), self.score_threshold,
+                                self.nms_threshold)
+        return faces[np.asarray(keep, dtype=int).reshape(-1)]
+
+    def _decode(self, out: dict[str, np.ndarray], stride: int, cols: int) -> np.ndarray:
+        """Rows for the anchors of one stride whose score passes the threshold (anchor-free grid decoding)."""
+        score = np.sqrt(np.clip(out[f"cls_{stride}"][0, :, 0], 0, 1) * np.clip(out[f"obj_{stride}"][0, :, 0], 0, 1))
+        idx = np.flatnonzero(score >= self.score_threshold)
+        cell = np.stack([idx % cols, idx // cols], axis=1).astype(np.float32)  # (column, row) of each anchor
+        bbox = out[f"bbox_{stride}"][0, idx]
+        centre = (cell + bbox[:, :2]) * stride
+        size = np.exp(bbox[:, 2:4]) * stride
+        landmarks = (out[f"kps_{stride}"][0, idx].reshape(-1, 5, 2) + cell[:, None, :]) * stride
+        return np.hstack([centre - size / 2, size, landmarks.reshape(-1, 10), score[idx, None]]).astype(np.float32)
+
+
 class YuNetDetector:
-    """YuNet through `cv2.FaceDetectorYN`.
+    """The YuNet face detector: boxes, five landmarks and a score per face.
 
     Args:
         model_path: the YuNet `.onnx` file (see `create_detector` for the download).
@@ -55,30 +118,24 @@ class YuNetDetector:
         nms_threshold: overlap above which the weaker of two boxes is dropped.
         min_face: smallest face side kept, in original image pixels.
         max_side: images are downscaled to this long side before detection.
+        engine: "opencv" (`cv2.FaceDetectorYN`) or "onnxruntime"; both give the same faces.
     """
 
-    name = "yunet"
-
     def __init__(self, model_path: str | Path, score_threshold: float = 0.7, nms_threshold: float = 0.3,
-                 min_face: int = 20, max_side: int = 640) -> None:
-        try:
-            self._net = cv2.FaceDetectorYN.create(str(model_path), "", (320, 320), score_threshold, nms_threshold)
-        except cv2.error as exc:
-            raise ModelError(f"{model_path}: not a YuNet model OpenCV can load ({exc})") from exc
+                 min_face: int = 20, max_side: int = 640, engine: Literal["opencv", "onnxruntime"] = "opencv") -> None:
+        runtime = {"opencv": _OpenCvYuNet, "onnxruntime": _OnnxRuntimeYuNet}.get(engine)
+        if runtime is None:
+            raise ModelError(f"unknown YuNet engine '{engine}' (expected opencv or onnxruntime)")
+        self._run = runtime(Path(model_path), score_threshold, nms_threshold)
+        self.name = "yunet" if engine == "opencv" else "yunet-ort"
         self.min_face = min_face
         self.max_side = max_side
-        self._lock = threading.Lock()  # FaceDetectorYN keeps per-call state (input size, buffers)
 
     def detect(self, image_bgr: np.ndarray) -> list[Detection]:
         small, scale = _downscale(image_bgr, self.max_side)
-        with self._lock:
-            self._net.setInputSize((small.shape[1], small.shape[0]))
-            _, faces = self._net.detect(small)
-        if faces is None:
-            return []
         height, width = image_bgr.shape[:2]
         detections = []
-        for row in faces:
+        for row in self._run(small):
             box = Box(*map(float, row[:4])).scaled(1 / scale).clip(width, height)
             if min(box.w, box.h) < self.min_face:
                 continue
@@ -123,8 +180,9 @@ def create_detector(name: DetectorName = "auto", *, score_threshold: float = 0.7
     """Build a detector by name.
 
     Args:
-        name: "yunet", "haar", or "auto" (YuNet, falling back to Haar with one warning when the YuNet
-            model is neither at `yunet_path`, nor cached, nor downloadable).
+        name: "yunet" (on OpenCV), "yunet-ort" (the same model on ONNX Runtime, faster), "haar", or "auto"
+            (YuNet, falling back to Haar with one warning when the YuNet model is neither at `yunet_path`,
+            nor cached, nor downloadable).
         score_threshold: YuNet's minimum face score (Haar has none).
         min_face: smallest face side kept, in original image pixels.
         max_side: images are downscaled to this long side before detection.
@@ -142,12 +200,13 @@ def create_detector(name: DetectorName = "auto", *, score_threshold: float = 0.7
     try:
         path = _yunet_model(yunet_path, cache_dir, download)
     except ModelError as exc:
-        if name == "yunet":
+        if name != "auto":
             raise
         log.warning("YuNet face detector unavailable (%s); falling back to the Haar cascade, which misses "
                     "rotated and small faces", exc)
         return HaarDetector(min_face=min_face, max_side=max_side)
-    return YuNetDetector(path, score_threshold=score_threshold, min_face=min_face, max_side=max_side)
+    engine = "onnxruntime" if name == "yunet-ort" else "opencv"
+    return YuNetDetector(path, score_threshold=score_threshold, min_face=min_face, max_side=max_side, engine=engine)
 
 
 def _yunet_model(path: str | Path | None, cache_dir: str | Path | None, download: bool) -> Path:
