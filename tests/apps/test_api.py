@@ -184,6 +184,7 @@ def test_upload_over_the_size_limit_is_413(make_client, image_bytes):
     _assert_error(client.post("/v1/predict", content=big, headers={"content-type": "image/png"}),
                   413, "payload_too_large")
     _assert_error(client.post("/v1/predict", files={"image": ("big.png", big, "image/png")}), 413, "payload_too_large")
+    assert client.get("/readyz").json()["in_flight"] == 0  # refused requests give their place back
 
 
 def test_streamed_upload_without_length_is_cut_at_the_limit(make_client):

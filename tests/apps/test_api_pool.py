@@ -1,4 +1,4 @@
-"""InferencePool: bounded admission, per-worker recognizers, timeouts that free their slot only when done."""
+"""InferencePool: bounded admission, per-worker recognizers, timeouts that free their place only when done."""
 
 from __future__ import annotations
 
@@ -31,6 +31,11 @@ class _Recognizer:
 
     def model_info(self) -> dict:
         return {"name": "fake"}
+
+
+async def run(pool: InferencePool, job, timeout_s: float = 5.0):
+    with pool.place() as place:
+        return await place.run(job, timeout_s)
 
 
 @pytest.fixture
@@ -70,7 +75,7 @@ def test_jobs_run_on_worker_threads_with_their_own_recognizer(pool):
 
     async def run_two():
         job = lambda rec: (threading.current_thread().name, id(rec.get(DEFAULT)))  # noqa: E731
-        return await asyncio.gather(p.run(job, 5), p.run(job, 5))
+        return await asyncio.gather(run(p, job), run(p, job))
 
     for name, _ in asyncio.run(run_two()):
         assert name.startswith("ferkit-infer-")
@@ -82,7 +87,7 @@ def test_variants_are_cached_per_options_and_bounded(pool):
 
     async def get(threshold: float):
         options = RecognizerOptions("haar", threshold, False)
-        return await p.run(lambda rec: rec.get(options).options["score_threshold"], 5)
+        return await run(p, lambda rec: rec.get(options).options["score_threshold"])
 
     for threshold in (0.1, 0.1, 0.2):
         assert asyncio.run(get(threshold)) == threshold
@@ -101,7 +106,7 @@ def test_job_exceptions_reach_the_caller_and_free_the_slot(pool):
         raise ValueError("bad image")
 
     with pytest.raises(ValueError, match="bad image"):
-        asyncio.run(p.run(fail, 5))
+        asyncio.run(run(p, fail))
     assert p.admitted == 0
 
 
@@ -110,16 +115,28 @@ def test_admission_is_bounded_by_workers_plus_queue(pool):
     gate = threading.Event()
 
     async def scenario():
-        held = [asyncio.ensure_future(p.run(lambda rec: gate.wait(5), 5)) for _ in range(2)]
+        held = [asyncio.ensure_future(run(p, lambda rec: gate.wait(5))) for _ in range(2)]
         await asyncio.sleep(0.05)
-        assert p.admitted == 2 and not p.has_room()
+        assert p.admitted == 2
         with pytest.raises(PoolBusy):
-            await p.run(lambda rec: None, 5)
+            p.place()
         gate.set()
         return await asyncio.gather(*held)
 
     assert asyncio.run(scenario()) == [True, True]
-    assert p.admitted == 0 and p.has_room()
+    assert p.admitted == 0
+
+
+def test_a_place_left_without_a_job_is_given_back(pool):
+    p = pool(workers=1, queue_size=0)
+    with pytest.raises(ValueError), p.place():
+        raise ValueError("the upload was bad")  # e.g. 413 while reading the body
+    assert p.admitted == 0
+    with p.place() as place:
+        assert asyncio.run(place.run(lambda rec: "ok", 5)) == "ok"
+        with pytest.raises(RuntimeError, match="one job"):
+            asyncio.run(place.run(lambda rec: "again", 5))
+    assert p.admitted == 0
 
 
 def test_timeout_drops_a_waiting_job_and_keeps_counting_until_workers_are_done(pool):
@@ -128,10 +145,10 @@ def test_timeout_drops_a_waiting_job_and_keeps_counting_until_workers_are_done(p
     ran: list[str] = []
 
     async def scenario():
-        running = asyncio.ensure_future(p.run(lambda rec: (gate.wait(5), ran.append("running")), 0.2))
+        running = asyncio.ensure_future(run(p, lambda rec: (gate.wait(5), ran.append("running")), 0.2))
         await asyncio.sleep(0.05)
         with pytest.raises(asyncio.TimeoutError):
-            await p.run(lambda rec: ran.append("waiting"), 0.1)
+            await run(p, lambda rec: ran.append("waiting"), 0.1)
         with pytest.raises(asyncio.TimeoutError):
             await running
         # Both still count: the running job occupies its worker, the dropped one its place until a worker skips it.
@@ -148,6 +165,6 @@ def test_back_to_back_jobs_at_capacity_one_are_never_refused(pool):
     p = pool(workers=1, queue_size=0)
 
     async def one_after_another():
-        return [await p.run(lambda rec, i=i: i, 5) for i in range(300)]
+        return [await run(p, lambda rec, i=i: i) for i in range(300)]
 
     assert asyncio.run(one_after_another()) == list(range(300))

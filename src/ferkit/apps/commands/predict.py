@@ -3,7 +3,7 @@
 One JSON line per image on stdout (or `--jsonl FILE`), annotated copies in `--out DIR`. Exit 0 when
 every input was read; otherwise each unreadable input is named and the exit code is 2.
 
-The recognizer options defined here (`RecognizerOptions`) are shared by `ferkit video` and `ferkit webcam`.
+The recognizer options defined here (`RecognizerConfig`) are shared by `ferkit video` and `ferkit webcam`.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from ferkit.inference.images import IMAGE_SUFFIXES
 
 
 @dataclass(frozen=True)
-class RecognizerOptions:
+class RecognizerConfig:
     """How to build the Recognizer (shared by predict, video and webcam)."""
 
     model: str = field(default="base", metadata={"help": "bundled model name, .onnx file or ferkit model file"})
@@ -49,12 +49,12 @@ class RecognizerOptions:
 
 
 def add_recognizer_arguments(parser: argparse.ArgumentParser) -> None:
-    add_config_arguments(parser, RecognizerOptions)
+    add_config_arguments(parser, RecognizerConfig)
 
 
 def create_recognizer(args: argparse.Namespace) -> Recognizer:
     """The Recognizer the options ask for; environment variables fill in paths not given as options."""
-    opts = config_from_args(RecognizerOptions, args)
+    opts = config_from_args(RecognizerConfig, args)
     return Recognizer(
         opts.model, opts.detector, score_threshold=opts.score_threshold, min_face=opts.min_face, align=opts.align,
         yunet_path=opts.yunet_path or os.environ.get(ENV_YUNET_PATH) or None,

@@ -27,7 +27,7 @@ from ferkit.apps.service.errors import ApiError, error_response, install_error_h
 from ferkit.apps.service.live import create_live_router
 from ferkit.apps.service.logs import AccessLogMiddleware
 from ferkit.apps.service.pool import InferencePool, RecognizerFactory, RecognizerOptions
-from ferkit.apps.service.predict import run_prediction, server_busy
+from ferkit.apps.service.predict import reserve_place, run_prediction
 from ferkit.apps.service.schemas import (
     BatchResponse,
     ErrorResponse,
@@ -202,11 +202,13 @@ def _api_router(pool: InferencePool, config: ServeConfig) -> APIRouter:
     )
     async def predict(request: Request, options: Annotated[PredictOptions, Depends()]) -> PredictResponse:
         deadline = time.monotonic() + config.request_timeout_s
-        uploads = await _read_uploads(request, pool, config, SINGLE_FIELD, raw_allowed=True, deadline=deadline)
-        if len(uploads) > 1:
-            raise ApiError(422, "too_many_images", f"send one '{SINGLE_FIELD}' part, or use /v1/predict/batch")
-        timeout_s = deadline - time.monotonic()
-        [result] = await run_prediction(pool, uploads, options.resolve(pool.default), options.annotate, timeout_s)
+        with reserve_place(pool) as place:  # before reading the upload: only admitted uploads enter memory
+            uploads = await _read_uploads(request, config, SINGLE_FIELD, raw_allowed=True, deadline=deadline)
+            if len(uploads) > 1:
+                raise ApiError(422, "too_many_images", f"send one '{SINGLE_FIELD}' part, or use /v1/predict/batch")
+            timeout_s = deadline - time.monotonic()
+            [result] = await run_prediction(place, uploads, options.resolve(pool.default), options.annotate,
+                                            timeout_s)
         return result
 
     @router.post(
@@ -220,13 +222,14 @@ def _api_router(pool: InferencePool, config: ServeConfig) -> APIRouter:
     async def predict_batch(request: Request, options: Annotated[PredictOptions, Depends()]) -> BatchResponse:
         start = time.monotonic()
         deadline = start + config.request_timeout_s
-        uploads = await _read_uploads(request, pool, config, BATCH_FIELD, raw_allowed=False, deadline=deadline)
-        if len(uploads) > config.max_batch_images:
-            raise ApiError(
-                413, "too_many_images", f"{len(uploads)} images; the limit is {config.max_batch_images} per request"
-            )
-        timeout_s = deadline - time.monotonic()
-        results = await run_prediction(pool, uploads, options.resolve(pool.default), options.annotate, timeout_s)
+        with reserve_place(pool) as place:
+            uploads = await _read_uploads(request, config, BATCH_FIELD, raw_allowed=False, deadline=deadline)
+            if len(uploads) > config.max_batch_images:
+                raise ApiError(413, "too_many_images",
+                               f"{len(uploads)} images; the limit is {config.max_batch_images} per request")
+            timeout_s = deadline - time.monotonic()
+            results = await run_prediction(place, uploads, options.resolve(pool.default), options.annotate,
+                                           timeout_s)
         return BatchResponse(results=results, total_ms=round((time.monotonic() - start) * 1000.0, 2))
 
     @router.get("/models", response_model=ModelsResponse, summary="the loaded model and its metadata")
@@ -246,11 +249,9 @@ def _api_router(pool: InferencePool, config: ServeConfig) -> APIRouter:
 
 
 async def _read_uploads(
-    request: Request, pool: InferencePool, config: ServeConfig, field: str, raw_allowed: bool, deadline: float
+    request: Request, config: ServeConfig, field: str, raw_allowed: bool, deadline: float
 ) -> list[Upload]:
     """The uploaded images of `request`, size-checked and header-inspected (see `uploads`), or an ApiError."""
-    if not pool.has_room():  # refuse before reading a body that could not be processed anyway
-        raise server_busy()
     content_type = media_type(request)
     if content_type != MULTIPART:
         if not raw_allowed:

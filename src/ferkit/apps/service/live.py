@@ -20,7 +20,7 @@ from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect, status
 from ferkit.apps.service.config import ServeConfig
 from ferkit.apps.service.errors import ApiError
 from ferkit.apps.service.pool import InferencePool
-from ferkit.apps.service.predict import run_prediction
+from ferkit.apps.service.predict import reserve_place, run_prediction
 from ferkit.apps.service.security import API_KEY_QUERY, check_api_key, is_allowed_origin
 from ferkit.apps.service.uploads import inspect_image
 
@@ -91,8 +91,9 @@ async def _answer(frame: bytes, dropped: int, pool: InferencePool, config: Serve
         if len(frame) > config.max_upload_bytes:
             raise ApiError(413, "payload_too_large", f"frame of {len(frame):,} bytes; the limit is "
                            f"{config.max_upload_bytes:,}")
-        upload = inspect_image(frame, "frame", config.max_pixels)
-        [result] = await run_prediction(pool, [upload], pool.default, False, config.request_timeout_s)
+        with reserve_place(pool) as place:
+            upload = inspect_image(frame, "frame", config.max_pixels)
+            [result] = await run_prediction(place, [upload], pool.default, False, config.request_timeout_s)
     except ApiError as exc:
         return {"type": "error", "code": exc.code, "message": exc.message}
     return {"type": "result", **result.model_dump(exclude={"annotated_image"}), "dropped_frames": dropped}

@@ -1,9 +1,10 @@
-"""Inference off the event loop: a fixed set of worker threads and a hard cap on the work admitted.
+"""Inference off the event loop: a fixed set of worker threads and a hard cap on the requests admitted.
 
-At most `workers + queue_size` jobs are in the pool at once (running or waiting); one more is refused at
-once with `PoolBusy`, which the API turns into 503 + Retry-After. That cap, not the size of a queue object,
-bounds memory: a job leaves the count only when a worker has finished or skipped it, so a request that
-timed out while its job still runs keeps the slot it really occupies.
+A request takes a `Place` before its upload is read and keeps it until its job has run, so at most
+`workers + queue_size` uploads are ever held in memory (being read, waiting or being recognised). One
+more request is refused at once with `PoolBusy`, which the API turns into 503 + Retry-After. A place is
+given back only when a worker has finished or skipped its job, so a request that timed out while its
+job still runs keeps counting for the worker it really occupies.
 
 Each worker owns its recognizers, so no recognizer (detector state, runtime sessions) is ever shared
 between threads. The default one is built at `start()`, which is where a missing model fails the service.
@@ -71,7 +72,10 @@ Job = Callable[[WorkerRecognizers], T]
 
 
 class InferencePool:
-    """Runs jobs `job(recognizers) -> result` on `workers` threads; see the module docstring for the bounds."""
+    """Runs jobs `job(recognizers) -> result` on `workers` threads, for requests holding a `Place`.
+
+    See the module docstring for the bounds.
+    """
 
     def __init__(self, factory: RecognizerFactory, default: RecognizerOptions, workers: int, queue_size: int):
         self._factory = factory
@@ -111,27 +115,25 @@ class InferencePool:
 
     @property
     def admitted(self) -> int:
-        """Jobs running or waiting right now."""
+        """Requests holding a place right now."""
         return self._admitted
 
-    def has_room(self) -> bool:
-        """Whether a job submitted now would be admitted (used to refuse before reading a large upload)."""
-        return self._admitted < self.capacity
-
-    async def run(self, job: Job[T], timeout_s: float) -> T:
-        """Run `job` on a worker and return its result (or raise its exception).
+    def place(self) -> Place:
+        """Reserve room for one request: `with pool.place() as place: ... await place.run(job, timeout_s)`.
 
         Raises:
-            PoolBusy: the pool is full; nothing was queued.
-            TimeoutError: no result within `timeout_s`; the job is dropped if it has not started yet.
+            PoolBusy: every place is taken.
         """
-        future: concurrent.futures.Future = concurrent.futures.Future()
         with self._lock:
             if self._admitted >= self.capacity:
                 raise PoolBusy
             self._admitted += 1
+        return Place(self._submit, self._release)
+
+    def _submit(self, job: Job) -> concurrent.futures.Future:
+        future: concurrent.futures.Future = concurrent.futures.Future()
         self._queue.put((job, future))
-        return await asyncio.wait_for(asyncio.wrap_future(future), timeout_s)
+        return future
 
     def _work(self, recognizers: WorkerRecognizers) -> None:
         # The slot is released before the caller hears back, so that a client sending one request after
@@ -153,3 +155,31 @@ class InferencePool:
     def _release(self) -> None:
         with self._lock:
             self._admitted -= 1
+
+
+class Place:
+    """One request's room in the pool; runs at most one job. Leaving the `with` block without running a
+    job gives the place back; once a job is submitted, the worker gives it back when the job ends."""
+
+    def __init__(self, submit: Callable[[Job], concurrent.futures.Future], release: Callable[[], None]) -> None:
+        self._submit = submit
+        self._release = release
+        self._submitted = False
+
+    def __enter__(self) -> Place:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if not self._submitted:
+            self._release()
+
+    async def run(self, job: Job[T], timeout_s: float) -> T:
+        """Run `job` on a worker and return its result (or raise its exception).
+
+        Raises:
+            asyncio.TimeoutError: no result within `timeout_s`; the job is skipped if it has not started yet.
+        """
+        if self._submitted:
+            raise RuntimeError("a Place runs one job")
+        self._submitted = True
+        return await asyncio.wait_for(asyncio.wrap_future(self._submit(job)), timeout_s)

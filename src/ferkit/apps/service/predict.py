@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from ferkit.apps.service.errors import ApiError
-from ferkit.apps.service.pool import InferencePool, PoolBusy, RecognizerOptions, WorkerRecognizers
+from ferkit.apps.service.pool import InferencePool, Place, PoolBusy, RecognizerOptions, WorkerRecognizers
 from ferkit.apps.service.schemas import Face, ImageSize, PredictResponse, Timing
 from ferkit.apps.service.uploads import Upload, decode_image
 from ferkit.errors import FerkitError
@@ -27,29 +27,31 @@ RETRY_AFTER_S = 1
 ANNOTATED_JPEG_QUALITY = 85
 
 
+def reserve_place(pool: InferencePool) -> Place:
+    """A place in `pool` for one request, or 503 (with Retry-After) when the pool is full."""
+    try:
+        return pool.place()
+    except PoolBusy as exc:
+        raise ApiError(
+            503, "busy", "the server is busy; try again shortly", headers={"Retry-After": str(RETRY_AFTER_S)}
+        ) from exc
+
+
 async def run_prediction(
-    pool: InferencePool, uploads: Sequence[Upload], options: RecognizerOptions, annotate: bool, timeout_s: float
+    place: Place, uploads: Sequence[Upload], options: RecognizerOptions, annotate: bool, timeout_s: float
 ) -> list[PredictResponse]:
     """Recognise the faces of `uploads` on a worker, one result per upload in order.
 
     Raises:
-        ApiError: 503 pool full, 504 out of time, 422 image the recognizer rejects (or undecodable).
+        ApiError: 504 out of time, 422 an image the recognizer rejects (or that cannot be decoded).
     """
     job = partial(_predict_uploads, uploads, options, annotate, time.perf_counter())
     try:
-        return await pool.run(job, timeout_s)
-    except PoolBusy as exc:
-        raise server_busy() from exc
+        return await place.run(job, timeout_s)
     except asyncio.TimeoutError as exc:
         raise ApiError(504, "timeout", f"no result within the {timeout_s:.1f} s left for this request") from exc
     except FerkitError as exc:
         raise ApiError(422, "unprocessable_image", str(exc)) from exc
-
-
-def server_busy() -> ApiError:
-    return ApiError(
-        503, "busy", "the server is busy; try again shortly", headers={"Retry-After": str(RETRY_AFTER_S)}
-    )
 
 
 def _predict_uploads(

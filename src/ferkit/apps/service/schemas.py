@@ -78,5 +78,5 @@ class ReadyResponse(BaseModel):
     model: str
     detector: str
     workers: int
-    in_flight: int = Field(description="requests running or waiting for a worker now")
+    in_flight: int = Field(description="requests admitted now (reading their upload, waiting or running)")
     capacity: int = Field(description="in_flight at which new requests get 503")
