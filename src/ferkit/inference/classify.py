@@ -8,7 +8,6 @@ config that travels with the model, so inference prepares faces exactly as train
 from __future__ import annotations
 
 import json
-import os
 from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
@@ -16,6 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ferkit.errors import ModelError
+from ferkit.inference.runtime import create_session
 from ferkit.transforms.preprocess import PreprocessConfig, to_model_input
 
 METADATA_KEY = "ferkit"  # key of the JSON metadata inside an exported ONNX file's custom metadata
@@ -55,27 +55,15 @@ def _describe(meta: dict[str, Any], source: Path, backend: str) -> dict[str, Any
 
 
 class OnnxClassifier:
-    """An exported model on ONNX Runtime, using every core and all graph optimisations.
+    """An exported model on ONNX Runtime.
 
     Metadata (classes, preprocessing, metrics) comes from the sidecar `<model>.json` when present, else
     from the file's own custom metadata.
     """
 
     def __init__(self, path: str | Path, threads: int | None = None) -> None:
-        import onnxruntime as ort
-
         self.path = Path(path)
-        if not self.path.is_file():
-            raise ModelError(f"{self.path}: no such ONNX model file")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # Idle worker threads must not spin: they would steal the cores the detector runs on between calls.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        try:
-            self._session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own untyped errors for foreign or corrupt files
-            raise ModelError(f"{self.path}: cannot load ONNX model ({exc})") from exc
+        self._session = create_session(self.path, threads)
         self._input = self._session.get_inputs()[0].name
         self.meta = self._read_metadata()
         self.classes = tuple(self.meta["classes"])

@@ -13,7 +13,6 @@ about 600 px, and both run faster) and report boxes in original image pixels.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from pathlib import Path
 from typing import Literal, Protocol, get_args
@@ -23,6 +22,7 @@ import numpy as np
 
 from ferkit.errors import ModelError
 from ferkit.inference.download import YUNET, fetch
+from ferkit.inference.runtime import create_session
 from ferkit.inference.types import Box, Detection
 
 log = logging.getLogger(__name__)
@@ -72,15 +72,7 @@ class _OnnxRuntimeYuNet:
     STRIDES = (8, 16, 32)
 
     def __init__(self, model_path: Path, score_threshold: float, nms_threshold: float) -> None:
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = os.cpu_count() or 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        try:
-            self._session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own untyped errors for foreign or corrupt files
-            raise ModelError(f"{model_path}: not a YuNet model ONNX Runtime can load ({exc})") from exc
+        self._session = create_session(model_path)
         self._outputs = [o.name for o in self._session.get_outputs()]
         self.score_threshold = score_threshold
         self.nms_threshold = nms_threshold

@@ -2,10 +2,9 @@
 
 Example:
     >>> from ferkit import Recognizer
-    >>> rec = Recognizer()                          # bundled model, YuNet detector (Haar when offline)
-    >>> faces = rec.predict("photo.jpg")
-    >>> [(f.label, round(f.confidence, 2), f.box.to_list()) for f in faces]
-    [('happy', 0.93, [178, 63, 90, 113])]
+    >>> rec = Recognizer()  # the bundled model; YuNet (downloaded once), or Haar when offline
+    >>> for face in rec.predict("photo.jpg"):
+    ...     print(face.box.to_list(), face.label, round(face.confidence, 2))
 """
 
 from __future__ import annotations
