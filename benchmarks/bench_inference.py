@@ -22,7 +22,6 @@ import json
 import os
 import platform
 import re
-import resource
 import statistics
 import subprocess
 import sys
@@ -150,14 +149,17 @@ def bench_pipeline(model: Path, yunet: Path, workdir: Path, frames: int = 150) -
 
 
 def peak_memory_predict(model: Path, yunet: Path) -> dict:
-    cmd = [str(Path(sys.executable).parent / "ferkit"), "predict", "--sample", "--model", str(model),
-           "--yunet-path", str(yunet), "--jsonl", os.devnull]
+    """Max RSS of a fresh process running `ferkit predict` on the sample photo (reported by that process
+    itself: RUSAGE_CHILDREN would report the largest child this benchmark ever had)."""
+    argv = ["predict", "--sample", "--model", str(model), "--yunet-path", str(yunet), "--jsonl", os.devnull]
+    code = ("import resource, sys; from ferkit.apps.cli import main; code = main(sys.argv[1:]); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, 'torch' in sys.modules); sys.exit(code)")
     t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, capture_output=True)
+    done = subprocess.run([sys.executable, "-c", code, *argv], check=True, capture_output=True, text=True)
     wall = time.perf_counter() - t0
-    max_rss_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux
-    return {"command": "ferkit predict --sample", "peak_rss_mib": round(max_rss_kib / 1024, 1),
-            "wall_s": round(wall, 2)}
+    max_rss_kib, torch_imported = done.stdout.split()[-2:]  # KiB on Linux
+    return {"command": "ferkit predict --sample", "peak_rss_mib": round(int(max_rss_kib) / 1024, 1),
+            "wall_s": round(wall, 2), "torch_imported": torch_imported == "True"}
 
 
 def _requirement_names(dist: str) -> set[str]:
