@@ -84,3 +84,11 @@ def test_other_types_and_colour_orders_are_rejected():
         load_image(42)
     with pytest.raises(ValueError, match="color"):
         load_image(BGR, color="hsv")
+
+
+def test_jpeg_exif_orientation_is_applied(tmp_path: Path):
+    """Phone photos are stored sideways with an EXIF rotation; faces must be detected upright."""
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
+    Image.fromarray(np.zeros((20, 40, 3), np.uint8)).save(tmp_path / "phone.jpg", exif=exif)
+    assert load_image(tmp_path / "phone.jpg").shape == (40, 20, 3)
