@@ -6,7 +6,8 @@ answer. A 503 is the server refusing work beyond its queue on purpose: the clien
 it was given, as a well-behaved client does, and the 503s are counted apart. Any other failure is an
 error and fails the run. Writes benchmarks/results/service.json with the hardware and date.
 
-    .venv/bin/python benchmarks/bench_service.py [--model base] [--concurrency 1,8,32] [--duration-s 20]
+    .venv/bin/python benchmarks/bench_service.py [--model base] [--detectors yunet,yunet-ort]
+        [--concurrency 1,8,32] [--duration-s 20]
 """
 
 from __future__ import annotations
@@ -139,6 +140,27 @@ async def load(url: str, body: bytes, concurrency: int, duration_s: float) -> di
     }
 
 
+def measure_server(args: argparse.Namespace, detector: str, body: bytes) -> dict:
+    """Start `ferkit serve` with `detector`, warm it up, load it at each concurrency; runs and memory."""
+    serve_args = ["--model", args.model, "--detector", detector, "--yunet-path", str(args.yunet_path),
+                  "--workers", str(args.workers), "--queue-size", str(args.queue_size)]
+    runs = []
+    with running_server(serve_args) as (url, pid):
+        memory_idle = memory_mb(pid)
+        for _ in range(args.warmup):
+            httpx.post(f"{url}/v1/predict", content=body, headers={"content-type": "image/jpeg"}).raise_for_status()
+        for concurrency in (int(c) for c in args.concurrency.split(",")):
+            run = asyncio.run(load(url, body, concurrency, args.duration_s))
+            run["server_memory_after"] = memory_mb(pid)
+            runs.append(run)
+            print(json.dumps({"detector": detector, **run}), flush=True)
+    at_target = next((r for r in runs if r["concurrency"] == TARGET["concurrency"]), None)
+    met = bool(at_target and at_target["requests_per_s"] > TARGET["min_requests_per_s"]
+               and at_target["latency_ms"]["p99"] < TARGET["max_p99_ms"])
+    return {"detector": detector, "serve_args": serve_args, "memory_idle": memory_idle, "runs": runs,
+            "target_met": met}
+
+
 def hardware() -> dict:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
@@ -151,6 +173,7 @@ def hardware() -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="base", help="model for ferkit serve (default: the bundled 'base')")
+    parser.add_argument("--detectors", default="yunet,yunet-ort", help="comma-separated; one server run each")
     parser.add_argument("--yunet-path", type=Path, default=DEFAULT_YUNET, help="YuNet .onnx (no download)")
     parser.add_argument("--concurrency", default="1,8,32", help="comma-separated client counts")
     parser.add_argument("--duration-s", type=float, default=20.0, help="seconds of load per concurrency")
@@ -161,37 +184,23 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     body = one_face_jpeg()
-    serve_args = ["--model", args.model, "--detector", "yunet", "--yunet-path", str(args.yunet_path),
-                  "--workers", str(args.workers), "--queue-size", str(args.queue_size)]
     load_before = os.getloadavg()[0]
-    runs = []
-    with running_server(serve_args) as (url, pid):
-        memory_idle = memory_mb(pid)
-        for _ in range(args.warmup):
-            httpx.post(f"{url}/v1/predict", content=body, headers={"content-type": "image/jpeg"}).raise_for_status()
-        for concurrency in (int(c) for c in args.concurrency.split(",")):
-            run = asyncio.run(load(url, body, concurrency, args.duration_s))
-            run["server_memory_after"] = memory_mb(pid)
-            runs.append(run)
-            print(json.dumps(run), flush=True)
-    at_target = next((r for r in runs if r["concurrency"] == TARGET["concurrency"]), None)
+    servers = [measure_server(args, detector, body) for detector in args.detectors.split(",")]
     result = {
         "benchmark": "ferkit serve: POST /v1/predict, one 640x480 JPEG with one face, loopback",
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "hardware": hardware(),
         "load_average_1m": {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2)},
         "command": "benchmarks/bench_service.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "server": {"args": serve_args, "memory_idle": memory_idle},
         "client": "httpx.AsyncClient, closed loop: each client waits for its answer; on 503 waits Retry-After",
         "image_bytes": len(body),
-        "runs": runs,
-        "target": {**TARGET, "met": bool(at_target and at_target["requests_per_s"] > TARGET["min_requests_per_s"]
-                                        and at_target["latency_ms"]["p99"] < TARGET["max_p99_ms"])},
+        "target": TARGET,
+        "servers": servers,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.out}")
-    return 1 if any(r["errors"] for r in runs) else 0
+    return 1 if any(run["errors"] for server in servers for run in server["runs"]) else 0
 
 
 if __name__ == "__main__":
