@@ -38,17 +38,7 @@ from ferkit.apps.service.schemas import (
     ReadyResponse,
 )
 from ferkit.apps.service.security import api_key_dependency
-from ferkit.apps.service.uploads import (
-    GENERIC_BINARY,
-    IMAGE_MEDIA_TYPES,
-    MULTIPART,
-    Upload,
-    check_media_type,
-    inspect_image,
-    media_type,
-    read_body,
-    split_multipart,
-)
+from ferkit.apps.service.uploads import GENERIC_BINARY, IMAGE_MEDIA_TYPES, MULTIPART, read_uploads
 from ferkit.errors import FerkitError
 from ferkit.inference.detect import DetectorName
 
@@ -203,7 +193,7 @@ def _api_router(pool: InferencePool, config: ServeConfig) -> APIRouter:
     async def predict(request: Request, options: Annotated[PredictOptions, Depends()]) -> PredictResponse:
         deadline = time.monotonic() + config.request_timeout_s
         with reserve_place(pool) as place:  # before reading the upload: only admitted uploads enter memory
-            uploads = await _read_uploads(request, config, SINGLE_FIELD, raw_allowed=True, deadline=deadline)
+            uploads = await read_uploads(request, SINGLE_FIELD, raw_allowed=True, config=config, deadline=deadline)
             if len(uploads) > 1:
                 raise ApiError(422, "too_many_images", f"send one '{SINGLE_FIELD}' part, or use /v1/predict/batch")
             timeout_s = deadline - time.monotonic()
@@ -223,7 +213,7 @@ def _api_router(pool: InferencePool, config: ServeConfig) -> APIRouter:
         start = time.monotonic()
         deadline = start + config.request_timeout_s
         with reserve_place(pool) as place:
-            uploads = await _read_uploads(request, config, BATCH_FIELD, raw_allowed=False, deadline=deadline)
+            uploads = await read_uploads(request, BATCH_FIELD, raw_allowed=False, config=config, deadline=deadline)
             if len(uploads) > config.max_batch_images:
                 raise ApiError(413, "too_many_images",
                                f"{len(uploads)} images; the limit is {config.max_batch_images} per request")
@@ -247,24 +237,3 @@ def _api_router(pool: InferencePool, config: ServeConfig) -> APIRouter:
 
     return router
 
-
-async def _read_uploads(
-    request: Request, config: ServeConfig, field: str, raw_allowed: bool, deadline: float
-) -> list[Upload]:
-    """The uploaded images of `request`, size-checked and header-inspected (see `uploads`), or an ApiError."""
-    content_type = media_type(request)
-    if content_type != MULTIPART:
-        if not raw_allowed:
-            raise ApiError(415, "unsupported_media_type", f"send {MULTIPART} with one '{field}' part per image")
-        check_media_type(content_type, (MULTIPART, GENERIC_BINARY), "the request")
-    try:
-        body = await asyncio.wait_for(read_body(request, config.max_upload_bytes), deadline - time.monotonic())
-    except asyncio.TimeoutError as exc:
-        raise ApiError(408, "upload_timeout", "the upload did not arrive within the request timeout") from exc
-    if content_type == MULTIPART:
-        named = split_multipart(body, request.headers["content-type"], field)
-        if not named:
-            raise ApiError(422, "missing_image", f"the multipart body has no part named '{field}'")
-    else:
-        named = [("the request body", body)]
-    return [inspect_image(data, name, config.max_pixels) for name, data in named]

@@ -8,7 +8,9 @@ own form parser spools files over 1 MiB to a temporary file, so multipart bodies
 
 from __future__ import annotations
 
+import asyncio
 import io
+import time
 from dataclasses import dataclass
 
 import cv2
@@ -17,6 +19,7 @@ from PIL import Image, UnidentifiedImageError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
+from ferkit.apps.service.config import ServeConfig
 from ferkit.apps.service.errors import ApiError
 
 MULTIPART = "multipart/form-data"
@@ -33,6 +36,34 @@ class Upload:
     name: str
     width: int
     height: int
+
+
+async def read_uploads(
+    request: Request, field: str, raw_allowed: bool, config: ServeConfig, deadline: float
+) -> list[Upload]:
+    """The images of `request`: multipart parts named `field`, or (if `raw_allowed`) the raw body.
+
+    Each is size-checked and header-inspected, but not decoded (see the module docstring).
+
+    Raises:
+        ApiError: 408 the body did not arrive by `deadline` (time.monotonic()), and every error below.
+    """
+    content_type = media_type(request)
+    if content_type != MULTIPART:
+        if not raw_allowed:
+            raise ApiError(415, "unsupported_media_type", f"send {MULTIPART} with one '{field}' part per image")
+        check_media_type(content_type, (MULTIPART, GENERIC_BINARY), "the request")
+    try:
+        body = await asyncio.wait_for(read_body(request, config.max_upload_bytes), deadline - time.monotonic())
+    except asyncio.TimeoutError as exc:
+        raise ApiError(408, "upload_timeout", "the upload did not arrive within the request timeout") from exc
+    if content_type == MULTIPART:
+        named = split_multipart(body, request.headers["content-type"], field)
+        if not named:
+            raise ApiError(422, "missing_image", f"the multipart body has no part named '{field}'")
+    else:
+        named = [("the request body", body)]
+    return [inspect_image(data, name, config.max_pixels) for name, data in named]
 
 
 async def read_body(request: Request, max_bytes: int) -> bytes:
