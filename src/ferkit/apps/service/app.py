@@ -40,6 +40,7 @@ from ferkit.apps.service.schemas import (
 from ferkit.apps.service.security import api_key_dependency
 from ferkit.apps.service.uploads import GENERIC_BINARY, IMAGE_MEDIA_TYPES, MULTIPART, read_uploads
 from ferkit.errors import FerkitError
+from ferkit.inference import Recognizer
 from ferkit.inference.detect import DetectorName
 
 SINGLE_FIELD = "image"
@@ -148,9 +149,12 @@ def create_app(config: ServeConfig | None = None, recognizer_factory: Recognizer
 
 
 def _default_factory(config: ServeConfig) -> RecognizerFactory:
-    from ferkit.inference import Recognizer
-
     return partial(Recognizer, model=config.model, yunet_path=config.yunet_path)
+
+
+def _detector_in_use(pool: InferencePool) -> str:
+    """The detector the recognizers really run ("auto" resolves to YuNet or Haar at startup)."""
+    return str(pool.model_info.get("detector", pool.default.detector))
 
 
 def _web_dir() -> Path:
@@ -173,8 +177,8 @@ def _health_router(pool: InferencePool, config: ServeConfig) -> APIRouter:
     async def readyz() -> ReadyResponse | JSONResponse:
         if not pool.ready:
             return error_response(503, "not_ready", "the model is not loaded yet", {"Retry-After": "1"})
-        return ReadyResponse(status="ready", model=config.model, detector=config.detector, workers=pool.workers,
-                             in_flight=pool.admitted, capacity=pool.capacity)
+        return ReadyResponse(status="ready", model=config.model, detector=_detector_in_use(pool),
+                             workers=pool.workers, in_flight=pool.admitted, capacity=pool.capacity)
 
     return router
 
@@ -228,7 +232,7 @@ def _api_router(pool: InferencePool, config: ServeConfig) -> APIRouter:
         entry = ModelEntry(
             name=config.model,
             classes=pool.classes,
-            detector=default.detector,
+            detector=_detector_in_use(pool),
             score_threshold=default.score_threshold,
             align=default.align,
             info=pool.model_info,
