@@ -70,6 +70,18 @@ def test_a_model_that_cannot_load_stops_startup_and_is_kept_for_the_cli():
     assert isinstance(app.state.startup_error, ModelError)
 
 
+def test_openapi_schema_and_docs_page(make_client):
+    client = make_client()
+    schema = client.get("/openapi.json").json()
+    assert set(schema["paths"]) == {"/healthz", "/readyz", "/v1/models", "/v1/predict", "/v1/predict/batch"}
+    body = schema["paths"]["/v1/predict"]["post"]["requestBody"]["content"]
+    assert {"multipart/form-data", "image/jpeg", "image/png"} <= set(body)
+    assert set(schema["paths"]["/v1/predict"]["post"]["responses"]) >= {"200", "413", "415", "422", "503"}
+    assert "/v1/live" in schema["info"]["description"]
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "openapi.json" in docs.text
+
+
 def test_models_lists_the_loaded_model(make_client):
     body = make_client(ServeConfig(model="stub-model", score_threshold=0.6, workers=1)).get("/v1/models").json()
     [entry] = body["models"]

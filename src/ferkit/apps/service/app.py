@@ -128,7 +128,11 @@ def create_app(config: ServeConfig | None = None, recognizer_factory: Recognizer
     app = FastAPI(
         title="ferkit",
         version=__version__,
-        description="Facial expression recognition: faces, boxes, landmarks and expression probabilities.",
+        description="Facial expression recognition: faces, boxes, landmarks and expression probabilities.\n\n"
+        "Live video: open the WebSocket `/v1/live` (add `?api_key=` when the service needs a key), send each "
+        "frame as a binary message holding a JPEG, PNG or WebP image, and read one JSON message per answered "
+        "frame: the fields of a /v1/predict answer with `type: result`, or `type: error` with `code` and "
+        "`message`. Frames that arrive while one is being recognised are dropped, except the newest.",
         lifespan=lifespan,
     )
     install_error_handlers(app)
