@@ -8,6 +8,7 @@ host than the test server is aborted.
 
 from __future__ import annotations
 
+import base64
 import re
 import threading
 import time
@@ -143,6 +144,23 @@ def test_upload_shows_a_labelled_box_over_the_face(browser, server_url):
     assert drawn["y"] == pytest.approx(shown["y"] + y * scale, abs=2)
     assert drawn["width"] == pytest.approx(w * scale, abs=2)
     assert drawn["height"] == pytest.approx(h * scale, abs=2)
+
+
+DROP_FILE_JS = """async (b64) => {
+  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  const transfer = new DataTransfer();
+  transfer.items.add(new File([bytes], "dropped.jpg", { type: "image/jpeg" }));
+  const zone = document.getElementById("drop-zone");
+  zone.dispatchEvent(new DragEvent("dragover", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+  zone.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+}"""
+
+
+def test_dropped_photo_is_analysed(browser, stub_server_url, jpeg_bytes):
+    page = open_page(browser, stub_server_url)
+    page.evaluate(DROP_FILE_JS, base64.b64encode(jpeg_bytes).decode())
+    expect(page.locator("#photo-overlay .face-box")).to_have_count(1)
+    expect(page.locator("#photo-message")).to_have_text("1 face found.")
 
 
 def test_upload_problems_are_explained(browser, stub_server_url, tmp_path):
