@@ -8,7 +8,7 @@ alignment and with several margins, and classified by the same model. Accuracy c
 detector found (the same faces for every variant), so the variants are compared like for like.
 
 Usage:
-    .venv/bin/python benchmarks/bench_alignment.py --model base|file.onnx [--faces 700]
+    .venv/bin/python benchmarks/bench_alignment.py --model base|file.onnx [--faces 3589]
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from ferkit.transforms.preprocess import prepare_faces
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("FERKIT_SHARED", REPO.parent / "shared"))
 ANGLES = (0, 15, 30)
-MARGINS = (0.0, 0.1, 0.2)
+MARGINS = (-0.05, 0.0, 0.05, 0.1, 0.2)
 SCALE = 3
 
 
@@ -83,8 +83,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="bundled model name or .onnx file")
     parser.add_argument("--yunet", type=Path, default=SHARED / "models" / "face_detection_yunet_2026may.onnx")
-    parser.add_argument("--faces", type=int, default=700, help="PublicTest faces sampled (seeded)")
+    parser.add_argument("--faces", type=int, default=3589, help="PublicTest faces sampled (seeded; all by default)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--note", default="", help="what the model is (saved with the results)")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "alignment.json")
     args = parser.parse_args()
     model = bundled_models().get(args.model, Path(args.model))
@@ -93,12 +94,13 @@ def main() -> None:
     mean = {v: round(float(np.mean([row[v] for row in table.values()])), 4) for v in variants}
     report = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
               "command": "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
-              "model": str(model), "accuracy_on_detected_faces": table, "mean_over_angles": mean,
+              "model": str(model), "note": args.note, "accuracy_on_detected_faces": table, "mean_over_angles": mean,
               "best": max(mean, key=mean.__getitem__)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     lines = ["# Alignment and crop margin", "", f"{report['date']}, model `{model.name}`, "
-             f"{args.faces} FER2013 PublicTest faces staged as photos (see the script's docstring).", "",
+             f"{args.faces} FER2013 PublicTest faces staged as photos (see the script's docstring).",
+             f"Command: `{report['command']}`. {args.note}", "",
              "| tilt | detected | " + " | ".join(variants) + " |", "|---|---:|" + "---:|" * len(variants)]
     for angle, row in table.items():
         lines.append(f"| {angle} | {row['detected']}/{row['faces']} | "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
     from ferkit.export.onnx import export_onnx  # imports torch: only when this command runs
 
     cfg = config_from_args(ExportConfig, args)
+    for chatty in ("onnxscript", "onnx_ir"):  # the exporter's optimiser logs every pass at INFO
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     result = export_onnx(args.checkpoint, args.onnx, opset=cfg.opset)
     report: dict = {"onnx": str(result.onnx_path), "metadata": str(result.metadata_path),
                     "max_abs_diff": result.max_abs_diff}
