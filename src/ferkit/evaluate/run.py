@@ -7,14 +7,16 @@ validation fraction and seed), so "val" is exactly the held-out set of training,
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import torch
 from torch import nn
 
+from ferkit.config_fields import option as _f
+from ferkit.config_fields import required
 from ferkit.data import DataConfig, FaceArrays, load_split
 from ferkit.data.labels import is_canonical, normalise_label
 from ferkit.data.split import select_classes
@@ -31,15 +33,11 @@ from ferkit.transforms.preprocess import to_model_input
 log = logging.getLogger(__name__)
 
 
-def _f(default: Any, help: str) -> Any:  # `help` mirrors argparse
-    return field(default=default, metadata={"help": help})
-
-
 @dataclass(frozen=True)
 class EvalConfig:
     """One evaluation: which model, on which faces, with which test-time augmentation, written where."""
 
-    checkpoint: Path = field(metadata={"help": "ferkit model file, or a run directory holding model.pt"})
+    checkpoint: Path = required("ferkit model file, or a run directory holding model.pt")
     data: Path | None = _f(None, "data set to evaluate on; unset = the one the model was trained on")
     split: str = _f("val", "split: train, val, test, or FER2013's Training, PublicTest, PrivateTest")
     classes: tuple[str, ...] = _f((), "evaluate on these classes only, model probabilities renormalised over "

@@ -25,6 +25,7 @@ class TrainConfig:
     input_size: int = _f(48, "square input side in pixels")
     clahe: bool = _f(False, "CLAHE contrast equalisation in preprocessing")
     val_fraction: float = _f(0.1, "validation share for data sets without a validation split")
+    cache_dir: Path | None = _f(None, "decoded-faces cache (CLI default: $FERKIT_CACHE/data or ~/.cache/ferkit/data)")
     limit: int = _f(0, "use at most this many training faces (stratified; 0 = all), for smoke runs")
     # model
     model: str = _f("cnn", "architecture name (see `ferkit models`)")

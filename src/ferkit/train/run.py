@@ -72,11 +72,7 @@ def create_run_dir(cfg: TrainConfig) -> Path:
 def _data_config(cfg: TrainConfig) -> DataConfig:
     return DataConfig(path=cfg.data, classes=cfg.classes, extra_classes=cfg.extra_classes,
                       input_size=cfg.input_size, clahe=cfg.clahe, val_fraction=cfg.val_fraction, seed=cfg.seed,
-                      cache_dir=_default_cache_dir())
-
-
-def _default_cache_dir() -> Path:
-    return Path.home() / ".cache" / "ferkit" / "data"
+                      cache_dir=cfg.cache_dir)
 
 
 def _build_model(cfg: TrainConfig, classes: tuple[str, ...]) -> nn.Module:

@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from ferkit.apps.config_args import add_config_arguments, config_from_args
+from ferkit.apps.env import default_data_cache_dir
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ferkit.evaluate.run import EvalConfig
 
-    parser.add_argument("--checkpoint", type=Path, required=True,
-                        help=EvalConfig.__dataclass_fields__["checkpoint"].metadata["help"])
-    add_config_arguments(parser, EvalConfig, skip=("checkpoint",))
+    add_config_arguments(parser, EvalConfig)
 
 
 def run(args: argparse.Namespace) -> int:
     from ferkit.evaluate.run import EvalConfig, evaluate
 
-    report = evaluate(config_from_args(EvalConfig, args))
+    report = evaluate(config_from_args(EvalConfig, args, cache_dir=args.cache_dir or default_data_cache_dir()))
     m = report.metrics
     print(f"{report.title}: {m.num_faces:,} faces, tta={report.tta}")
     print(f"  accuracy {m.accuracy:.4f}  balanced accuracy {m.balanced_accuracy:.4f}  macro-F1 {m.macro_f1:.4f}  "

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from ferkit.apps.config_args import add_config_arguments, config_from_args, make_config
+from ferkit.apps.env import default_data_cache_dir
 from ferkit.train.config import TrainConfig
 from ferkit.train.recipes import RECIPES, get_recipe
 
@@ -22,6 +23,7 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
     base = get_recipe(args.recipe) if args.recipe else {}
     cli = config_from_args(TrainConfig, args)
     changed = {k: v for k, v in vars(cli).items() if getattr(args, k, None) is not None}
+    changed.setdefault("cache_dir", default_data_cache_dir())
     return make_config(TrainConfig, {**base, **changed})
 
 
