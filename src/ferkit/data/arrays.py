@@ -6,6 +6,7 @@ Every reader (FER2013 CSV, Kaggle folders, any class-per-folder set) returns one
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,7 +58,7 @@ class FaceArrays:
         """Write an uncompressed `.npz` (uncompressed loads fastest), atomically: never a half-written file."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp.npz")
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp.npz")  # unique: DDP ranks may write at once
         np.savez(tmp, images=self.images, labels=self.labels, classes=np.array(self.classes),
                  sources=np.array(self.sources))
         tmp.replace(path)

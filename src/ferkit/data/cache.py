@@ -84,12 +84,12 @@ def save_cached(cfg: DataConfig, data: SourceData, fingerprint: dict[str, int]) 
     meta_path = entry / "meta.json"
     meta_path.unlink(missing_ok=True)  # an entry without meta is a miss while the arrays are rewritten
     for old in entry.glob("*.npz"):
-        old.unlink()
+        old.unlink(missing_ok=True)  # another process (a DDP rank) may be refreshing the same entry
     for split, faces in data.splits.items():
         faces.save(entry / f"{split}.npz")
     meta = {"key": _key_fields(cfg), "fingerprint": fingerprint, "names": data.names,
             "skipped": list(data.skipped)}
-    tmp = meta_path.with_suffix(".tmp")
+    tmp = meta_path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps(meta, indent=1))
     tmp.replace(meta_path)
     logger.info("cached %s in %s", cfg.path, entry)
