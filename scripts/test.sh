@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Set up the dev environment, install Debian's chromium for the browser tests, lint, and run the test suite.
+# Extra arguments go to pytest (e.g. scripts/test.sh --runslow).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh dev
+bash scripts/install_browser.sh
+.venv/bin/ruff check src tests benchmarks
+.venv/bin/python -m pytest "$@"
