@@ -18,20 +18,32 @@ from ferkit.constants import EMOTIONS, FER_IN_CHANS, FER_INPUT_SIZE
 from ferkit.errors import ModelError
 
 _MODELS: dict[str, Callable[..., nn.Module]] = {}
+_COMPOSITE: set[str] = set()  # models built from other trained models (ensembles): not architectures to list
 
 
-def register_model(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-    """Decorator: register `fn` under its function name. A duplicate name is an error."""
-    name = fn.__name__
-    if name in _MODELS:
-        raise ModelError(f"model '{name}' is registered twice")
-    _MODELS[name] = fn
-    return fn
+def register_model(fn: Callable[..., nn.Module] | None = None, *, composite: bool = False):
+    """Decorator: register `fn` under its function name. A duplicate name is an error.
+
+    `@register_model(composite=True)` registers a model made of other trained models: `create_model` and
+    model files know it, but `list_models` (architectures to train and compare) leaves it out.
+    """
+
+    def register(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+        name = fn.__name__
+        if name in _MODELS:
+            raise ModelError(f"model '{name}' is registered twice")
+        _MODELS[name] = fn
+        if composite:
+            _COMPOSITE.add(name)
+        return fn
+
+    return register(fn) if fn is not None else register
 
 
 def list_models(pattern: str = "*", include_test: bool = False) -> list[str]:
-    """Registered names matching a shell pattern; `test_*` models (tiny, for tests) only on request."""
-    return sorted(n for n in _MODELS if fnmatch.fnmatch(n, pattern) and (include_test or not n.startswith("test_")))
+    """Registered architectures matching a shell pattern; `test_*` models (tiny, for tests) only on request."""
+    return sorted(n for n in _MODELS if fnmatch.fnmatch(n, pattern) and n not in _COMPOSITE
+                  and (include_test or not n.startswith("test_")))
 
 
 def is_model(name: str) -> bool:

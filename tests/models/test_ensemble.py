@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from ferkit.errors import ModelError
+from ferkit.models import create_model, list_models
+from ferkit.models.ensemble import build_ensemble
+from ferkit.train.checkpoint import ModelMeta, load_model, save_model
+
+
+def _member(path: Path, seed: int, classes=("angry", "happy", "sad")) -> Path:
+    torch.manual_seed(seed)
+    model = create_model("test_tiny", num_classes=len(classes)).eval()
+    return save_model(path, model, ModelMeta("test_tiny", model.model_args, tuple(classes)))
+
+
+def test_ensemble_averages_member_probabilities_over_flips(tmp_path: Path) -> None:
+    files = [_member(tmp_path / f"m{i}.pt", seed=i) for i in range(2)]
+    ens, meta = build_ensemble(files, flip_tta=True)
+    members = [load_model(f)[0] for f in files]
+    x = torch.rand(4, 1, 48, 48)
+    with torch.inference_mode():
+        expected = torch.stack([m(v).softmax(1) for m in members for v in (x, x.flip(-1))]).mean(0)
+        got = ens(x).softmax(1)
+    torch.testing.assert_close(got, expected, atol=1e-6, rtol=1e-5)
+    assert meta.classes == ("angry", "happy", "sad")
+
+
+def test_ensemble_model_file_round_trip_and_not_listed(tmp_path: Path) -> None:
+    files = [_member(tmp_path / f"m{i}.pt", seed=i) for i in range(2)]
+    ens, meta = build_ensemble(files, flip_tta=False)
+    save_model(tmp_path / "ens.pt", ens, meta)
+    loaded, loaded_meta = load_model(tmp_path / "ens.pt")
+    x = torch.rand(3, 1, 48, 48)
+    with torch.inference_mode():
+        torch.testing.assert_close(loaded(x), ens(x))
+    assert loaded_meta.model_name == "ensemble"
+    assert "ensemble" not in list_models(include_test=True)  # a combination of trained models, not an architecture
+
+
+def test_members_must_agree_on_classes(tmp_path: Path) -> None:
+    a = _member(tmp_path / "a.pt", 0)
+    b = _member(tmp_path / "b.pt", 1, classes=("angry", "happy", "neutral"))
+    with pytest.raises(ModelError, match="classes"):
+        build_ensemble([a, b])
