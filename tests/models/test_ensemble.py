@@ -46,3 +46,20 @@ def test_members_must_agree_on_classes(tmp_path: Path) -> None:
     b = _member(tmp_path / "b.pt", 1, classes=("angry", "happy", "neutral"))
     with pytest.raises(ModelError, match="classes"):
         build_ensemble([a, b])
+
+
+def test_export_command_writes_one_onnx_for_several_checkpoints(tmp_path: Path) -> None:
+    import numpy as np
+    import onnxruntime as ort
+
+    from ferkit.apps.cli import main
+
+    files = [_member(tmp_path / f"m{i}.pt", seed=i) for i in range(2)]
+    out = tmp_path / "ens.onnx"
+    assert main(["export", str(files[0]), str(files[1]), "--flip-tta", "--onnx", str(out)]) == 0
+    ens, _ = load_model(out.with_suffix(".pt"))
+    x = torch.rand(5, 1, 48, 48)
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    (got,) = session.run(None, {"input": x.numpy()})
+    with torch.inference_mode():
+        np.testing.assert_allclose(got, ens(x).numpy(), atol=1e-4)

@@ -27,10 +27,13 @@ class ExportConfig:
     eval_data: Path | None = field(default=None, metadata={
         "help": "data set on which to report the int8 accuracy change (e.g. ../shared/data/fer2013)"})
     eval_split: str = field(default="PublicTest", metadata={"help": "split of --eval-data to evaluate on"})
+    flip_tta: bool = field(default=False, metadata={
+        "help": "average each model over the face and its mirror image inside the exported graph"})
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("checkpoint", type=Path, metavar="CHECKPOINT", help="ferkit model file or run directory")
+    parser.add_argument("checkpoint", type=Path, nargs="+", metavar="CHECKPOINT",
+                        help="ferkit model file or run directory; several are exported as one averaging ensemble")
     parser.add_argument("--onnx", type=Path, required=True, help="the .onnx file to write (plus <name>.json)")
     add_config_arguments(parser, ExportConfig)
 
@@ -41,13 +44,25 @@ def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(ExportConfig, args)
     for chatty in ("onnxscript", "onnx_ir"):  # the exporter's optimiser logs every pass at INFO
         logging.getLogger(chatty).setLevel(logging.WARNING)
-    result = export_onnx(args.checkpoint, args.onnx, opset=cfg.opset)
+    model_file = args.checkpoint[0]
+    if len(args.checkpoint) > 1 or cfg.flip_tta:
+        model_file = _save_ensemble(args.checkpoint, args.onnx.with_suffix(".pt"), cfg.flip_tta)
+    result = export_onnx(model_file, args.onnx, opset=cfg.opset)
     report: dict = {"onnx": str(result.onnx_path), "metadata": str(result.metadata_path),
                     "max_abs_diff": result.max_abs_diff}
     if cfg.int8:
         report["int8"] = _export_int8(result.onnx_path, cfg)
     print(json.dumps(report, indent=2))
     return 0
+
+
+def _save_ensemble(checkpoints: list[Path], out: Path, flip_tta: bool) -> Path:
+    """Combine the checkpoints into one ensemble model file (kept beside the ONNX file, for evaluation)."""
+    from ferkit.models.ensemble import build_ensemble
+    from ferkit.train.checkpoint import save_model
+
+    model, meta = build_ensemble(checkpoints, flip_tta=flip_tta)
+    return save_model(out, model, meta)
 
 
 def _export_int8(onnx_path: Path, cfg: ExportConfig) -> dict:
