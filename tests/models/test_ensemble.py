@@ -57,6 +57,7 @@ def test_export_command_writes_one_onnx_for_several_checkpoints(tmp_path: Path) 
     files = [_member(tmp_path / f"m{i}.pt", seed=i) for i in range(2)]
     out = tmp_path / "ens.onnx"
     assert main(["export", str(files[0]), str(files[1]), "--flip-tta", "--onnx", str(out)]) == 0
+    assert not list(tmp_path.glob("*.data")) and not list(tmp_path.glob("*.tmp*"))  # one self-contained file
     ens, _ = load_model(out.with_suffix(".pt"))
     x = torch.rand(5, 1, 48, 48)
     session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])

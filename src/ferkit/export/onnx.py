@@ -92,9 +92,11 @@ def export_onnx(model_file: str | Path, out: str | Path, opset: int = 18, parity
             model, (example,), str(tmp), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
             dynamic_shapes=({0: torch.export.Dim("batch")},), opset_version=opset, dynamo=True, verbose=False,
         )
-        tmp.replace(out)
+        # The exporter may spill weights to "<tmp>.data"; loading and saving inlines them into one file.
+        onnx.save(onnx.load(str(tmp)), str(out))
     finally:
         tmp.unlink(missing_ok=True)
+        tmp.with_name(tmp.name + ".data").unlink(missing_ok=True)
     metadata_path = write_metadata(out, build_metadata(model, meta))
 
     faces = torch.rand(parity_batch, chans, size, size, generator=torch.Generator().manual_seed(seed + 1))
