@@ -47,3 +47,7 @@ def test_missing_model_file_is_a_clear_error(tmp_path: Path):
     with pytest.raises(ModelError, match="no such model file"):
         export_onnx(tmp_path / "nope.pt", tmp_path / "out.onnx")
     assert not (tmp_path / "out.onnx").exists()
+
+
+def test_export_leaves_only_the_model_and_its_metadata(exported: ExportResult):
+    assert sorted(p.name for p in exported.onnx_path.parent.iterdir()) == ["tiny.json", "tiny.onnx"]
