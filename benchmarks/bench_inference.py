@@ -149,11 +149,13 @@ def bench_pipeline(model: Path, yunet: Path, workdir: Path, frames: int = 150) -
 
 
 def peak_memory_predict(model: Path, yunet: Path) -> dict:
-    """Max RSS of a fresh process running `ferkit predict` on the sample photo (reported by that process
-    itself: RUSAGE_CHILDREN would report the largest child this benchmark ever had)."""
+    """Peak RSS of a fresh process running `ferkit predict` on the sample photo, reported by that process."""
     argv = ["predict", "--sample", "--model", str(model), "--yunet-path", str(yunet), "--jsonl", os.devnull]
-    code = ("import resource, sys; from ferkit.apps.cli import main; code = main(sys.argv[1:]); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, 'torch' in sys.modules); sys.exit(code)")
+    # VmHWM (peak RSS of this process image): getrusage's ru_maxrss survives fork+exec, so a child of this
+    # torch-loaded benchmark would report the benchmark's own peak.
+    code = ("import re, sys; from pathlib import Path; from ferkit.apps.cli import main; code = main(sys.argv[1:]); "
+            "hwm = re.search(r'VmHWM:\\s+(\\d+)', Path('/proc/self/status').read_text()).group(1); "
+            "print(hwm, 'torch' in sys.modules); sys.exit(code)")
     t0 = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", code, *argv], check=True, capture_output=True, text=True)
     wall = time.perf_counter() - t0

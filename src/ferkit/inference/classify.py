@@ -20,6 +20,10 @@ from ferkit.transforms.preprocess import PreprocessConfig, to_model_input
 
 METADATA_KEY = "ferkit"  # key of the JSON metadata inside an exported ONNX file's custom metadata
 
+# Faces per ONNX Runtime call. Measured on 2 CPU cores with the `small` model: ~3,600 faces/s in batches of
+# 1-16, falling to ~2,100 at 64 and ~1,800 at 256 (the activations of large batches no longer fit in cache).
+ONNX_CHUNK = 16
+
 
 class Classifier(Protocol):
     """What the Recognizer needs from a model."""
@@ -86,8 +90,9 @@ class OnnxClassifier:
     def predict(self, faces: np.ndarray) -> np.ndarray:
         if len(faces) == 0:
             return np.zeros((0, len(self.classes)), np.float32)
-        (logits,) = self._session.run(None, {self._input: to_model_input(faces)})
-        return softmax(logits)
+        logits = [self._session.run(None, {self._input: to_model_input(faces[i:i + ONNX_CHUNK])})[0]
+                  for i in range(0, len(faces), ONNX_CHUNK)]
+        return softmax(np.concatenate(logits))
 
     def info(self) -> dict[str, Any]:
         return _describe(self.meta, self.path, "onnxruntime")
