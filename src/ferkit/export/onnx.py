@@ -66,8 +66,31 @@ def write_metadata(onnx_path: Path, metadata: dict[str, Any]) -> Path:
     return sidecar
 
 
+def store_weights_fp16(onnx_path: Path, min_elements: int = 1024) -> None:
+    """Halve the file: store large float32 weights as float16 with a Cast back to float32 in front of them.
+
+    Compute stays float32 (ONNX Runtime folds the casts once, when the session starts); only the weights are
+    rounded to float16, so accuracy must be re-measured on the exported file (the model card does).
+    """
+    proto = onnx.load(str(onnx_path))
+    graph = proto.graph
+    casts = []
+    for init in graph.initializer:
+        if init.data_type != onnx.TensorProto.FLOAT or np.prod(init.dims) < min_elements:
+            continue
+        values = onnx.numpy_helper.to_array(init).astype(np.float16)
+        name = init.name
+        init.CopyFrom(onnx.numpy_helper.from_array(values, name + "_fp16"))
+        casts.append(onnx.helper.make_node("Cast", [name + "_fp16"], [name], to=onnx.TensorProto.FLOAT))
+    nodes = casts + list(graph.node)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    onnx.checker.check_model(proto)
+    onnx.save(proto, str(onnx_path))
+
+
 def export_onnx(model_file: str | Path, out: str | Path, opset: int = 18, parity_batch: int = 16,
-                atol: float = 1e-3, seed: int = 0) -> ExportResult:
+                atol: float = 1e-3, seed: int = 0, fp16_weights: bool = False) -> ExportResult:
     """Export `model_file` (a ferkit `.pt` or run directory) to `out`, with metadata, and check parity.
 
     Args:
@@ -77,6 +100,7 @@ def export_onnx(model_file: str | Path, out: str | Path, opset: int = 18, parity
         parity_batch: random faces run through both PyTorch and ONNX Runtime for the parity check.
         atol: largest tolerated logit difference.
         seed: seed of the parity batch.
+        fp16_weights: store weights as float16 (half the file size; see `store_weights_fp16`).
 
     Raises:
         ModelError: the model file is unreadable, or the ONNX output differs from PyTorch's by more than `atol`.
@@ -97,7 +121,11 @@ def export_onnx(model_file: str | Path, out: str | Path, opset: int = 18, parity
     finally:
         tmp.unlink(missing_ok=True)
         tmp.with_name(tmp.name + ".data").unlink(missing_ok=True)
-    metadata_path = write_metadata(out, build_metadata(model, meta))
+    if fp16_weights:
+        store_weights_fp16(out)
+    metadata = build_metadata(model, meta)
+    metadata["weights_dtype"] = "float16" if fp16_weights else "float32"
+    metadata_path = write_metadata(out, metadata)
 
     faces = torch.rand(parity_batch, chans, size, size, generator=torch.Generator().manual_seed(seed + 1))
     diff = max_abs_diff(model, out, faces)

@@ -27,6 +27,9 @@ class ExportConfig:
     eval_data: Path | None = field(default=None, metadata={
         "help": "data set on which to report the int8 accuracy change (e.g. ../shared/data/fer2013)"})
     eval_split: str = field(default="PublicTest", metadata={"help": "split of --eval-data to evaluate on"})
+    fp16_weights: bool = field(default=False, metadata={
+        "help": "store weights as float16 (half the file; compute stays float32; re-measure accuracy)"})
+    parity_atol: float = field(default=1e-3, metadata={"help": "largest tolerated torch-vs-ONNX logit difference"})
     flip_tta: bool = field(default=False, metadata={
         "help": "average each model over the face and its mirror image inside the exported graph"})
 
@@ -47,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     model_file = args.checkpoint[0]
     if len(args.checkpoint) > 1 or cfg.flip_tta:
         model_file = _save_ensemble(args.checkpoint, args.onnx.with_suffix(".pt"), cfg.flip_tta)
-    result = export_onnx(model_file, args.onnx, opset=cfg.opset)
+    result = export_onnx(model_file, args.onnx, opset=cfg.opset, atol=cfg.parity_atol, fp16_weights=cfg.fp16_weights)
     report: dict = {"onnx": str(result.onnx_path), "metadata": str(result.metadata_path),
                     "max_abs_diff": result.max_abs_diff}
     if cfg.int8:
