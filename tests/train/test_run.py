@@ -119,7 +119,7 @@ def test_cli_recipe_precedence(capsys: pytest.CaptureFixture[str]) -> None:
     cfg = json.loads(capsys.readouterr().out)
     assert cfg["model"] == "vgg" and cfg["optimizer"] == "sgd"  # from the recipe
     assert cfg["epochs"] == 3  # the command line wins
-    assert cfg["batch_size"] == 128
+    assert cfg["batch_size"] == 256
 
 
 def test_cli_rejects_bad_values(capsys: pytest.CaptureFixture[str]) -> None:
