@@ -70,7 +70,8 @@ def test_pruned_trials_stop_after_their_first_epoch(synthetic_npz: Path, tmp_pat
     assert "2 pruned" in result.summary_path.read_text()
 
 
-def test_cli_runs_and_resumes_a_study(synthetic_npz: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_cli_runs_and_resumes_an_interrupted_study(synthetic_npz: Path, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture) -> None:
     study_dir = tmp_path / "study"
     common = ["tune", "--data", str(synthetic_npz), "--model", "test_tiny", "--accelerator", "cpu", "--epochs", "1",
               "--study-dir", str(study_dir), "--cache-dir", str(tmp_path / "cache")]
@@ -80,8 +81,13 @@ def test_cli_runs_and_resumes_a_study(synthetic_npz: Path, tmp_path: Path, capsy
 
     assert main([*common, "--n-trials", "2"]) == 2  # the study dir is taken: never overwritten
     assert "not empty" in capsys.readouterr().err
+    # A search killed mid-trial leaves that trial RUNNING: resuming marks it FAIL and retries its parameters.
+    study = optuna.load_study(study_name="tune", storage=f"sqlite:///{study_dir / 'study.db'}")
+    killed = study.ask({"lr": optuna.distributions.FloatDistribution(1e-4, 1e-1, log=True)})
     assert main([*common, "--n-trials", "2", "--resume"]) == 0
-    assert [r["trial"] for r in _trials(study_dir)] == ["0", "1"]
+    rows = _trials(study_dir)
+    assert [(r["trial"], r["state"]) for r in rows] == [("0", "COMPLETE"), ("1", "FAIL"), ("2", "COMPLETE")]
+    assert float(rows[2]["lr"]) == pytest.approx(killed.params["lr"])
 
 
 def test_aug_strength_scales_every_magnitude_and_caps_erasing() -> None:

@@ -38,6 +38,7 @@ from ferkit.train.run import train
 log = logging.getLogger(__name__)
 
 STUDY_DB = "study.db"
+STUDY_NAME = "tune"  # one study per study.db; a fixed name keeps a moved or renamed study folder resumable
 TRIALS_CSV = "trials.csv"
 BEST_JSON = "best.json"
 SUMMARY_MD = "summary.md"
@@ -179,10 +180,9 @@ def _open_study(cfg: TuneConfig, study_dir: Path, pruner: optuna.pruners.BasePru
     trials it already holds, so it does not replay their random start-up points; trials a killed process
     left RUNNING are marked FAIL and their parameters queued again."""
     storage = optuna.storages.RDBStorage(f"sqlite:///{(study_dir / STUDY_DB).resolve()}")
-    name = study_dir.name
-    earlier = storage.get_all_trials(storage.get_study_id_from_name(name)) if cfg.resume else []
+    earlier = storage.get_all_trials(storage.get_study_id_from_name(STUDY_NAME)) if cfg.resume else []
     study = optuna.create_study(
-        storage=storage, study_name=name, direction="maximize", load_if_exists=cfg.resume,
+        storage=storage, study_name=STUDY_NAME, direction="maximize", load_if_exists=cfg.resume,
         sampler=optuna.samplers.TPESampler(seed=cfg.seed + len(earlier)),
         pruner=pruner or optuna.pruners.MedianPruner(n_startup_trials=cfg.prune_startup_trials,
                                                      n_warmup_steps=cfg.prune_warmup_epochs))
@@ -269,7 +269,7 @@ def write_study_report(study: optuna.Study, cfg: TuneConfig, study_dir: Path) ->
             "train_config": best.user_attrs["train_config"],
         }, indent=2))
     summary = study_dir / SUMMARY_MD
-    summary.write_text(_summary_markdown(study, cfg, trials, best))
+    summary.write_text(_summary_markdown(study, cfg, study_dir, trials, best))
     counts = {s.name: sum(t.state == s for t in trials) for s in (TrialState.COMPLETE, TrialState.PRUNED,
                                                                   TrialState.FAIL)}
     return TuneResult(study_dir=study_dir, summary_path=summary, counts=counts,
@@ -315,12 +315,13 @@ def _fmt(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def _summary_markdown(study: optuna.Study, cfg: TuneConfig, trials: list[FrozenTrial], best: FrozenTrial | None) -> str:
+def _summary_markdown(study: optuna.Study, cfg: TuneConfig, study_dir: Path, trials: list[FrozenTrial],
+                      best: FrozenTrial | None) -> str:
     rows = sorted((_trial_row(t) for t in trials), key=lambda r: -1.0 if r["val_acc"] is None else -r["val_acc"])
     n_complete = sum(t.state == TrialState.COMPLETE for t in trials)
     states = ", ".join(f"{sum(t.state == s for t in trials)} {s.name.lower()}"
                        for s in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL))
-    lines = [f"# Tuning study {study.study_name}", "",
+    lines = [f"# Tuning study {study_dir.name}", "",
              f"Recipe {cfg.recipe or '(none)'}, {cfg.epochs} epochs per trial, {len(trials)} trials ({states}).",
              "Trials are ranked by their best epoch's validation accuracy."]
     if best is not None:
