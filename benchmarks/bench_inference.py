@@ -126,7 +126,7 @@ def bench_detectors(yunet: Path) -> dict:
     return out
 
 
-def bench_pipeline(model: Path, yunet: Path, workdir: Path, frames: int = 150) -> dict:
+def bench_pipeline(model: Path, yunet: Path, workdir: Path, frames: int = 150, repeats: int = 3) -> dict:
     """Frames/s reading a video file and running detect -> align -> classify -> track on every frame."""
     out = {}
     for n_faces in (1, 5):
@@ -138,7 +138,7 @@ def bench_pipeline(model: Path, yunet: Path, workdir: Path, frames: int = 150) -
         for detector in ("yunet", "yunet-ort"):
             recognizer = Recognizer(model, detector, yunet_path=yunet)
             runs = []
-            for _ in range(3):
+            for _ in range(repeats):
                 with VideoSource(video) as source:
                     t0 = time.perf_counter()
                     found = [len(r.faces) for r in recognizer.stream(source, IoUTracker())]
@@ -231,6 +231,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="bundled model name or .onnx file (default: bundled 'base')")
     parser.add_argument("--yunet", type=Path, default=Path(os.environ.get("FERKIT_YUNET", DEFAULT_YUNET)))
+    parser.add_argument("--frames", type=int, default=150, help="frames of each generated pipeline video")
+    parser.add_argument("--repeats", type=int, default=3, help="pipeline runs per video (the median is kept)")
     parser.add_argument("--out", type=Path, default=RESULTS / "inference.json")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -244,7 +246,7 @@ def main() -> None:
             "model": description,
             "classifier": bench_classifier(model),
             "detector_640x480": bench_detectors(args.yunet),
-            "pipeline_640x480": bench_pipeline(model, args.yunet, workdir),
+            "pipeline_640x480": bench_pipeline(model, args.yunet, workdir, args.frames, args.repeats),
             "predict_memory": peak_memory_predict(model, args.yunet),
             "install": install_size(),
         }
