@@ -6,7 +6,7 @@ answer. A 503 is the server refusing work beyond its queue on purpose: the clien
 it was given, as a well-behaved client does, and the 503s are counted apart. Any other failure is an
 error and fails the run. Writes benchmarks/results/service.json with the hardware and date.
 
-    .venv/bin/python benchmarks/bench_service.py [--model base] [--detectors yunet,yunet-ort]
+    .venv/bin/python benchmarks/bench_service.py [--model small] [--detectors yunet,yunet-ort]
         [--concurrency 1,8,32] [--duration-s 20]
 """
 
@@ -172,7 +172,7 @@ def hardware() -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="base", help="model for ferkit serve (default: the bundled 'base')")
+    parser.add_argument("--model", default="small", help="model for ferkit serve (default: the bundled 'small')")
     parser.add_argument("--detectors", default="yunet,yunet-ort", help="comma-separated; one server run each")
     parser.add_argument("--yunet-path", type=Path, default=DEFAULT_YUNET, help="YuNet .onnx (no download)")
     parser.add_argument("--concurrency", default="1,8,32", help="comma-separated client counts")

@@ -29,7 +29,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 YUNET_FILE = "face_detection_yunet_2026may.onnx"
-MODEL = "base"
+MODEL = ServeConfig().model  # the model `ferkit serve` uses by default
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",

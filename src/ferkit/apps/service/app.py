@@ -1,7 +1,7 @@
 """`create_app`: the FastAPI application of `ferkit serve` (REST API, live WebSocket, web page).
 
 Example:
-    >>> app = create_app(ServeConfig(model="base"))  # doctest: +SKIP
+    >>> app = create_app(ServeConfig(model="small"))  # doctest: +SKIP
     >>> uvicorn.run(app)  # doctest: +SKIP
 """
 
