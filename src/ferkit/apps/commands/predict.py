@@ -36,8 +36,8 @@ class RecognizerConfig:
 
     model: str = field(default="base", metadata={"help": "bundled model name, .onnx file or ferkit model file"})
     detector: Literal["auto", "yunet", "yunet-ort", "haar"] = field(default="auto", metadata={
-        "help": "face detector; auto = YuNet, or the Haar cascade when YuNet cannot be downloaded; "
-                "yunet-ort = YuNet on ONNX Runtime (faster)"})
+        "help": "face detector; auto = YuNet on ONNX Runtime, or the Haar cascade when YuNet cannot be "
+                "downloaded; yunet = YuNet on OpenCV's FaceDetectorYN"})
     score_threshold: float = field(default=0.7, metadata={"help": "minimum detector score of a face"})
     min_face: int = field(default=20, metadata={"help": "smallest face side kept, pixels"})
     align: bool = field(default=True, metadata={"help": "rotate faces upright from the eye landmarks"})
