@@ -91,5 +91,5 @@ def small(num_classes: int = 7, in_chans: int = 1, input_size: int = 48, **kwarg
 @register_model
 def test_tiny(num_classes: int = 7, in_chans: int = 1, input_size: int = 48, **kwargs) -> MobileNet:
     """A few thousand parameters, for fast tests only (exercises expansion, SE and a head conv)."""
-    args = dict(stem_chs=4, stages=((8, 1, 2, 1), (16, 1, 2, 2)), se_ratio=0.25, head_chs=32)
+    args = dict(stem_chs=8, stages=((12, 1, 2, 1), (24, 1, 2, 2)), se_ratio=0.25, head_chs=32)
     return MobileNet(num_classes, in_chans, input_size, **{**args, **kwargs})
