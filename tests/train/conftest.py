@@ -27,5 +27,5 @@ def synthetic_faces(n: int, size: int = 48, seed: int = 0, classes: tuple[str, .
 
 @pytest.fixture
 def synthetic_npz(tmp_path: Path) -> Path:
-    """A 448-face synthetic data set saved as a ferkit .npz (the training data path accepts it)."""
-    return synthetic_faces(448).save(tmp_path / "faces.npz")
+    """A 280-face synthetic data set saved as a ferkit .npz (the training data path accepts it)."""
+    return synthetic_faces(280).save(tmp_path / "faces.npz")

@@ -92,8 +92,8 @@ def test_killed_run_resumes_exactly(synthetic_npz: Path, tmp_path: Path) -> None
 
     resumed = train(replace(cfg, resume=True))
     assert [int(r["epoch"]) for r in _history(resumed.run_dir)] == [1, 2, 3, 4]
-    a = torch.load(full.run_dir / "checkpoints/last.ckpt", weights_only=False)["state_dict"]
-    b = torch.load(resumed.run_dir / "checkpoints/last.ckpt", weights_only=False)["state_dict"]
+    a = torch.load(full.run_dir / "checkpoints/last.ckpt", weights_only=True)["state_dict"]
+    b = torch.load(resumed.run_dir / "checkpoints/last.ckpt", weights_only=True)["state_dict"]
     for key in a:
         torch.testing.assert_close(a[key], b[key], msg=f"{key} differs after resume")
 

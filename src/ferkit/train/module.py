@@ -67,11 +67,13 @@ class FerModule(L.LightningModule):
         return optimizer if scheduler is None else {"optimizer": optimizer, "lr_scheduler": scheduler}
 
     # Random-number state travels with each checkpoint so that --resume continues exactly where it stopped.
+    # Stored as tensors and plain values only, so checkpoints load with torch.load(weights_only=True).
     def on_save_checkpoint(self, checkpoint: dict) -> None:
+        name, keys, pos, has_gauss, cached = np.random.get_state()
         checkpoint["rng_states"] = {
             "torch": torch.get_rng_state(),
             "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-            "numpy": np.random.get_state(),
+            "numpy": [name, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(cached)],
             "python": random.getstate(),
         }
 
@@ -82,5 +84,6 @@ class FerModule(L.LightningModule):
         torch.set_rng_state(states["torch"])
         if states["cuda"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(states["cuda"])
-        np.random.set_state(states["numpy"])
+        name, keys, pos, has_gauss, cached = states["numpy"]
+        np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
         random.setstate(states["python"])

@@ -81,6 +81,7 @@ def _build_model(cfg: TrainConfig, classes: tuple[str, ...]) -> nn.Module:
     if cfg.init_from is None:
         return create_model(cfg.model, num_classes=len(classes), input_size=cfg.input_size, drop_rate=cfg.drop_rate)
     model, meta = load_model(cfg.init_from)
+    model.train()  # load_model returns inference mode; dropout and batch-norm statistics must train again
     if meta.classes != classes:
         old_fc = model.head.fc
         model.reset_classifier(len(classes))
