@@ -1,0 +1,113 @@
+"""Training throughput of every registered model: images/s for forward + backward + AdamW step.
+
+Batch 128 of random 48x48 faces (the speed of a step does not depend on pixel values). CPU runs in float32;
+CUDA, when present, runs the way ferkit trains there (channels_last, bf16 autocast). A few warm-up steps are
+excluded. Writes benchmarks/results/train_throughput.json with the hardware and date.
+
+    .venv/bin/python benchmarks/bench_train_throughput.py [--cpu-steps 3] [--cuda-steps 30] [--models vgg small]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from ferkit.models import create_model, list_models
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+RESULT = REPO_ROOT / "benchmarks" / "results" / "train_throughput.json"
+BATCH = 128
+INPUT_SIZE = 48
+
+
+def images_per_second(name: str, device: torch.device, steps: int, warmup: int) -> float:
+    """Time `steps` optimiser steps of model `name` on `device` after `warmup` untimed ones."""
+    cuda = device.type == "cuda"
+    model = create_model(name).to(device).train()
+    if cuda:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    x = torch.rand(BATCH, 1, INPUT_SIZE, INPUT_SIZE, device=device)
+    y = torch.randint(0, model.num_classes, (BATCH,), device=device)
+    if cuda:
+        x = x.to(memory_format=torch.channels_last)
+
+    def step() -> None:
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
+            loss = F.cross_entropy(model(x), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    for _ in range(warmup):
+        step()
+    if cuda:
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    if cuda:
+        torch.cuda.synchronize()
+    return steps * BATCH / (time.perf_counter() - start)
+
+
+def hardware() -> dict:
+    cpu = platform.processor()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+                    if line.startswith("model name")), cpu)
+    info = {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "torch": torch.__version__, "python": platform.python_version(), "platform": platform.platform()}
+    if hasattr(os, "getloadavg"):  # other work on the machine lowers CPU figures; this records how much there was
+        info["load_average_1m"] = round(os.getloadavg()[0], 2)
+    if torch.cuda.is_available():
+        info["cuda_device"] = torch.cuda.get_device_name()
+    return info
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=list_models(), help="models to time (default: all)")
+    parser.add_argument("--cpu-steps", type=int, default=3, help="timed steps per model on CPU (0 skips CPU)")
+    parser.add_argument("--cuda-steps", type=int, default=30, help="timed steps per model on CUDA")
+    parser.add_argument("--out", type=Path, default=RESULT)
+    args = parser.parse_args()
+
+    machine = hardware()  # before the runs, so the load average is other processes' share
+    runs = {"cpu": (torch.device("cpu"), args.cpu_steps, 1)}
+    if torch.cuda.is_available():
+        runs["cuda"] = (torch.device("cuda"), args.cuda_steps, 5)
+    results: dict[str, dict[str, float]] = {}
+    for label, (device, steps, warmup) in runs.items():
+        if steps <= 0:
+            continue
+        results[label] = {}
+        for name in args.models:
+            torch.manual_seed(0)
+            results[label][name] = round(images_per_second(name, device, steps, warmup), 1)
+            print(f"{label:5s} {name:16s} {results[label][name]:10.1f} images/s", flush=True)
+
+    report = {
+        "benchmark": f"training throughput, images/s (forward + backward + AdamW step), batch {BATCH}, "
+                     f"{INPUT_SIZE}x{INPUT_SIZE}x1; CPU float32, CUDA channels_last + bf16 autocast",
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "hardware": machine,
+        "steps": {label: steps for label, (_, steps, _) in runs.items()},
+        "images_per_s": results,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
