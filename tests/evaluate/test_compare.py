@@ -79,3 +79,13 @@ def test_split_option_and_missing_metrics(tmp_path):
     with pytest.raises(DataError, match="is this a ferkit run directory"):
         load_run_summary(tmp_path / "empty")
     assert main(["compare", str(tmp_path / "nowhere")]) == 2
+
+
+def test_run_stopped_before_its_end_is_summarised_from_its_history(tmp_path):
+    run = tmp_path / "stopped"
+    write_history(run, [0.40, 0.66, 0.62])  # no metrics.json: the run was killed before it finished
+    write_json(run / "config.json", {"data": "data/fer2013", "model": "cnn"})
+    summary = load_run_summary(run)
+    assert (summary.accuracy, summary.epochs) == (0.66, 3)
+    assert abs(summary.macro_f1 - 0.61) < 1e-9
+    assert summary.source.endswith("history.csv (best epoch)")

@@ -25,7 +25,7 @@ from ferkit.errors import ConfigError, DataError
 from ferkit.evaluate import figures
 from ferkit.evaluate.report import METRICS_FILE
 from ferkit.evaluate.rundir import RUN_CONFIG_FILE, free_dir, load_history
-from ferkit.train.checkpoint import MODEL_FILE, load_model
+from ferkit.train.checkpoint import HISTORY_FILE, MODEL_FILE, load_model
 
 log = logging.getLogger(__name__)
 
@@ -137,8 +137,17 @@ def load_run_summary(path: Path, split: str = "") -> RunSummary:
         source, split_name, tta, recall = str(run_dir / METRICS_FILE) + " (best epoch)", "val", "none", {}
         data = str(_read_json(run_dir / RUN_CONFIG_FILE).get("data", "?"))
         accuracy, macro_f1 = trained.get("val_acc"), trained.get("val_macro_f1")
+    elif history and "val_acc" in history:  # a run stopped before its end: its best epoch from history.csv
+        if split and split != "val":
+            raise DataError(f"{path}: no evaluation of split '{split}' (run `ferkit evaluate --split {split}`)")
+        best = int(np.nanargmax(history["val_acc"]))
+        source, split_name, tta, recall = str(run_dir / HISTORY_FILE) + " (best epoch)", "val", "none", {}
+        data = str(_read_json(run_dir / RUN_CONFIG_FILE).get("data", "?"))
+        accuracy = float(history["val_acc"][best])
+        macro_f1 = float(history["val_macro_f1"][best]) if "val_macro_f1" in history else None
     else:
-        raise DataError(f"{path}: no {METRICS_FILE} and no eval-*/{METRICS_FILE}; is this a ferkit run directory?")
+        raise DataError(f"{path}: no {METRICS_FILE}, no eval-*/{METRICS_FILE} and no history.csv; "
+                        "is this a ferkit run directory?")
     return RunSummary(
         name=path.name if path == run_dir else f"{run_dir.name}/{path.name}",
         path=path,

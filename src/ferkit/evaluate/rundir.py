@@ -11,11 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from ferkit.errors import DataError
-from ferkit.train.callbacks import HISTORY_FILE
+from ferkit.train.checkpoint import HISTORY_FILE, RUN_CONFIG_FILE
 
 log = logging.getLogger(__name__)
-
-RUN_CONFIG_FILE = "config.json"  # written by `ferkit train` at the start of every run
 
 
 def find_run_dir(checkpoint: Path) -> Path | None:

@@ -14,11 +14,10 @@ import lightning as L
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
-from ferkit.train.checkpoint import MODEL_FILE, ModelMeta, save_model
+from ferkit.train.checkpoint import HISTORY_FILE, MODEL_FILE, ModelMeta, save_model
 
 log = logging.getLogger(__name__)
 
-HISTORY_FILE = "history.csv"
 HISTORY_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_macro_f1", "lr", "images_per_s",
                    "time_s")
 

@@ -18,7 +18,11 @@ from ferkit.errors import ModelError
 from ferkit.transforms.preprocess import PreprocessConfig
 
 FORMAT = "ferkit-model/1"
-MODEL_FILE = "model.pt"  # the file name of the best model inside a run directory
+# The files of a run directory (written by `ferkit train`, read by evaluate/compare/tune).
+MODEL_FILE = "model.pt"  # the best model, ferkit format
+HISTORY_FILE = "history.csv"  # one row per epoch
+RUN_CONFIG_FILE = "config.json"  # the resolved TrainConfig
+RUN_METRICS_FILE = "metrics.json"  # best-epoch metrics, written when the run ends
 
 
 @dataclass

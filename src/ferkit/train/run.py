@@ -27,7 +27,7 @@ from ferkit.data.split import stratified_split
 from ferkit.errors import ConfigError
 from ferkit.models import create_model
 from ferkit.train.callbacks import AtomicCheckpointIO, BestModelExport, EpochHistory
-from ferkit.train.checkpoint import MODEL_FILE, ModelMeta, load_model
+from ferkit.train.checkpoint import MODEL_FILE, RUN_CONFIG_FILE, RUN_METRICS_FILE, ModelMeta, load_model
 from ferkit.train.config import TrainConfig
 from ferkit.train.datamodule import FaceDataModule, inverse_frequency_weights
 from ferkit.train.module import FerModule
@@ -124,9 +124,9 @@ def train(cfg: TrainConfig, callbacks: Sequence[L.Callback] = ()) -> TrainResult
 
     model = _build_model(cfg, classes)
     if cfg.resume:
-        saved = json.loads((run_dir / "config.json").read_text())
+        saved = json.loads((run_dir / RUN_CONFIG_FILE).read_text())
         log.info("resuming %s from %s (saved config model=%s)", run_dir, LAST_CKPT, saved.get("model"))
-    (run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
+    (run_dir / RUN_CONFIG_FILE).write_text(json.dumps(cfg.to_dict(), indent=2))
 
     class_weights = None
     if cfg.class_weighting != "none":
@@ -196,5 +196,5 @@ def train(cfg: TrainConfig, callbacks: Sequence[L.Callback] = ()) -> TrainResult
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     if trainer.is_global_zero:
-        (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+        (run_dir / RUN_METRICS_FILE).write_text(json.dumps(metrics, indent=2))
     return TrainResult(run_dir=run_dir, model_path=run_dir / MODEL_FILE, metrics=metrics)
