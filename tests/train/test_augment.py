@@ -14,7 +14,7 @@ def test_shapes_dtype_and_range() -> None:
     out = augment_batch(_faces(), AugmentConfig(mixup=0.4))
     assert out.shape == (16, 1, 48, 48)
     assert out.dtype == torch.float32
-    assert 0.0 <= float(out.min()) and float(out.max()) <= 1.0
+    assert float(out.min()) >= 0.0 and float(out.max()) <= 1.0
 
 
 def test_none_is_identity() -> None:

@@ -30,4 +30,4 @@ def test_torchrun_ddp_two_cpu_processes(synthetic_npz: Path, tmp_path: Path) -> 
         rows = list(csv.DictReader(f))
     assert [r["epoch"] for r in rows] == ["1", "2"]  # written once (rank 0), not once per process
     model, meta = load_model(run_dir)
-    assert meta.model_name == "test_tiny"
+    assert meta.model_name == "test_tiny" and model.num_classes == 7

@@ -55,7 +55,7 @@ def test_existing_run_dir_is_never_overwritten(synthetic_npz: Path, tmp_path: Pa
     (run_dir / "keep.txt").write_text("earlier results")
     with pytest.raises(ConfigError, match="not empty"):
         train(_cfg(synthetic_npz, run_dir))
-    with pytest.raises(ConfigError, match="last.ckpt"):
+    with pytest.raises(ConfigError, match=r"last\.ckpt"):
         train(_cfg(synthetic_npz, tmp_path / "nothing-here", resume=True))
 
 
