@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import tempfile
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from machine import hardware
 
 from ferkit.constants import EMOTIONS
 from ferkit.data import DataConfig, load_dataset
@@ -81,18 +81,6 @@ def time_loads(source: Path, cache_root: Path, cold_repeats: int, repeats: int) 
             "cached_repeats": repeats}
 
 
-def hardware() -> dict:
-    cpu = platform.processor()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
-                    if line.startswith("model name")), cpu)
-    memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30 if hasattr(os, "sysconf") else None
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(memory_gb, 1) if memory_gb else None,
-            "platform": platform.platform(), "python": platform.python_version(), "numpy": np.__version__,
-            "opencv": cv2.__version__}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="FER2013 in the Kaggle folder layout")
@@ -110,7 +98,8 @@ def main() -> None:
         csv = time_loads(csv_path, tmp_dir / "cache-csv", args.cold_repeats, args.repeats)
         csv |= {"rows": rows, "source": "fer2013.csv written from --data (temporary)"}
     result = {"benchmark": "load_dataset on FER2013", "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-              "hardware": hardware(), "load_average_1m": {"before": load_before[0], "after": os.getloadavg()[0]},
+              "hardware": hardware(numpy=np.__version__, opencv=cv2.__version__),
+              "load_average_1m": {"before": load_before[0], "after": os.getloadavg()[0]},
               "kaggle_folders": folders, "fer2013_csv": csv, "command": "python benchmarks/bench_data.py"}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")

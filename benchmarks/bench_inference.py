@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import statistics
 import subprocess
@@ -34,6 +33,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import onnxruntime
+from machine import hardware
 
 from ferkit.inference import IoUTracker, Recognizer, sample_image_path
 from ferkit.inference.classify import OnnxClassifier, bundled_models
@@ -44,17 +44,6 @@ REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
 DEFAULT_YUNET = REPO.parent / "shared" / "models" / "face_detection_yunet_2026may.onnx"
 FRAME_SIZE = (640, 480)
-
-
-def hardware() -> dict:
-    cpu = platform.processor()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        found = re.search(r"model name\s*:\s*(.+)", cpuinfo.read_text())
-        cpu = found.group(1).strip() if found else cpu
-    mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem_gib, 1), "os": platform.platform(),
-            "python": platform.python_version(), "onnxruntime": onnxruntime.__version__, "opencv": cv2.__version__}
 
 
 def resolve_model(name: str | None, workdir: Path) -> tuple[Path, str]:
@@ -241,7 +230,7 @@ def main() -> None:
         results = {
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "command": "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
-            "hardware": hardware(),
+            "hardware": hardware(onnxruntime=onnxruntime.__version__, opencv=cv2.__version__),
             "load_average_1_5_15min_at_start": [round(x, 2) for x in os.getloadavg()],
             "model": description,
             "classifier": bench_classifier(model),

@@ -17,7 +17,6 @@ import asyncio
 import collections
 import json
 import os
-import platform
 import socket
 import subprocess
 import sys
@@ -32,6 +31,7 @@ import cv2
 import httpx
 import numpy as np
 import onnxruntime
+from machine import hardware
 
 from ferkit.inference import sample_image_path
 
@@ -161,15 +161,6 @@ def measure_server(args: argparse.Namespace, detector: str, body: bytes) -> dict
             "target_met": met}
 
 
-def hardware() -> dict:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(mem_kb / 1024**2, 1),
-            "platform": platform.platform(), "python": platform.python_version(),
-            "onnxruntime": onnxruntime.__version__, "opencv": cv2.__version__}
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="small", help="model for ferkit serve (default: the bundled 'small')")
@@ -189,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "benchmark": "ferkit serve: POST /v1/predict, one 640x480 JPEG with one face, loopback",
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "hardware": hardware(),
+        "hardware": hardware(onnxruntime=onnxruntime.__version__, opencv=cv2.__version__),
         "load_average_1m": {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2)},
         "command": "benchmarks/bench_service.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "client": "httpx.AsyncClient, closed loop: each client waits for its answer; on 503 waits Retry-After",

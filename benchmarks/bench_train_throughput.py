@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from machine import hardware
 
 from ferkit.models import create_model, list_models
 
@@ -59,20 +58,11 @@ def images_per_second(name: str, device: torch.device, steps: int, warmup: int) 
     return steps * BATCH / (time.perf_counter() - start)
 
 
-def hardware() -> dict:
-    cpu = platform.processor()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
-                    if line.startswith("model name")), cpu)
-    info = {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "torch": torch.__version__, "python": platform.python_version(), "platform": platform.platform()}
-    if hasattr(os, "getloadavg"):  # other work on the machine lowers CPU figures; this records how much there was
-        info["load_average_1m"] = round(os.getloadavg()[0], 2)
+def train_hardware() -> dict:
+    info = hardware(torch=torch.__version__, torch_threads=str(torch.get_num_threads()))
     if torch.cuda.is_available():
         info["cuda_device"] = torch.cuda.get_device_name()
     return info
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -82,7 +72,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULT)
     args = parser.parse_args()
 
-    machine = hardware()  # before the runs, so the load average is other processes' share
+    machine = train_hardware()  # before the runs, so the load average is other processes' share
     runs = {"cpu": (torch.device("cpu"), args.cpu_steps, 1)}
     if torch.cuda.is_available():
         runs["cuda"] = (torch.device("cuda"), args.cuda_steps, 5)
