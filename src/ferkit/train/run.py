@@ -20,6 +20,7 @@ import lightning as L
 import numpy as np
 import torch
 from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.utilities import rank_zero_only
 from torch import nn
 
 from ferkit.data import DataConfig, DatasetSplits, load_dataset
@@ -47,7 +48,12 @@ class TrainResult:
 
 def create_run_dir(cfg: TrainConfig) -> Path:
     """The run's folder: --run-dir as given (must be new unless resuming), else runs/train/<time>-<model>,
-    numbered up so an earlier run is never overwritten."""
+    numbered up so an earlier run is never overwritten. Under DDP only global rank 0 checks and writes it."""
+    if rank_zero_only.rank > 0:
+        if cfg.run_dir is None:
+            raise ConfigError("multi-process training needs --run-dir (every process must write to the same run)")
+        Path(cfg.run_dir).mkdir(parents=True, exist_ok=True)
+        return Path(cfg.run_dir)
     if cfg.run_dir is not None:
         run_dir = Path(cfg.run_dir)
         if cfg.resume:
@@ -126,7 +132,8 @@ def train(cfg: TrainConfig, callbacks: Sequence[L.Callback] = ()) -> TrainResult
     if cfg.resume:
         saved = json.loads((run_dir / RUN_CONFIG_FILE).read_text())
         log.info("resuming %s from %s (saved config model=%s)", run_dir, LAST_CKPT, saved.get("model"))
-    (run_dir / RUN_CONFIG_FILE).write_text(json.dumps(cfg.to_dict(), indent=2))
+    if rank_zero_only.rank == 0:
+        (run_dir / RUN_CONFIG_FILE).write_text(json.dumps(cfg.to_dict(), indent=2))
 
     class_weights = None
     if cfg.class_weighting != "none":
