@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from machine import hardware
 
 from ferkit.models import create_model, list_models
+from ferkit.train.augment import augment_batch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULT = REPO_ROOT / "benchmarks" / "results" / "train_throughput.json"
@@ -64,6 +65,25 @@ def train_hardware() -> dict:
         info["cuda_device"] = torch.cuda.get_device_name()
     return info
 
+
+def augment_images_per_second(device: torch.device, steps: int) -> float:
+    """Faces/s of the base recipe's batch augmentation alone (uint8 batch in, augmented float batch out)."""
+    from ferkit.train.config import TrainConfig
+    from ferkit.train.recipes import get_recipe
+
+    cfg = TrainConfig(**get_recipe("base")).augment()
+    faces = torch.randint(0, 256, (256, INPUT_SIZE, INPUT_SIZE), dtype=torch.uint8, device=device)
+    augment_batch(faces, cfg)  # warm-up
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(steps):
+        augment_batch(faces, cfg)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return steps * len(faces) / (time.perf_counter() - start)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=list_models(), help="models to time (default: all)")
@@ -85,6 +105,8 @@ def main() -> None:
             torch.manual_seed(0)
             results[label][name] = round(images_per_second(name, device, steps, warmup), 1)
             print(f"{label:5s} {name:16s} {results[label][name]:10.1f} images/s", flush=True)
+    augment = {label: round(augment_images_per_second(device, 20), 1) for label, (device, _, _) in runs.items()}
+    print(f"augmentation alone: {augment} images/s", flush=True)
 
     report = {
         "benchmark": f"training throughput, images/s (forward + backward + AdamW step), batch {BATCH}, "
@@ -93,6 +115,7 @@ def main() -> None:
         "hardware": machine,
         "steps": {label: steps for label, (_, steps, _) in runs.items()},
         "images_per_s": results,
+        "augment_images_per_s": augment,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
