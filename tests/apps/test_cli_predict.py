@@ -15,21 +15,6 @@ from ferkit.constants import EMOTIONS
 from ferkit.inference import sample_image_path
 
 
-@pytest.fixture(scope="module")
-def tiny_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The `test_tiny` architecture (random weights) exported by `ferkit export`."""
-    torch = pytest.importorskip("torch")
-    from ferkit.models import create_model
-    from ferkit.train.checkpoint import ModelMeta, save_model
-
-    torch.manual_seed(0)
-    model = create_model("test_tiny")
-    folder = tmp_path_factory.mktemp("tiny")
-    save_model(folder / "model.pt", model, ModelMeta("test_tiny", model.model_args, EMOTIONS))
-    assert main(["export", str(folder / "model.pt"), "--onnx", str(folder / "model.onnx")]) == 0
-    return folder / "model.onnx"
-
-
 @pytest.fixture
 def model_args(tiny_onnx: Path, shared_dir: Path) -> list[str]:
     yunet = shared_dir / "models" / "face_detection_yunet_2026may.onnx"

@@ -18,21 +18,6 @@ FRAMES = 12
 
 
 @pytest.fixture(scope="module")
-def tiny_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The `test_tiny` architecture (random weights) exported by `ferkit export`."""
-    torch = pytest.importorskip("torch")
-    from ferkit.models import create_model
-    from ferkit.train.checkpoint import ModelMeta, save_model
-
-    torch.manual_seed(0)
-    model = create_model("test_tiny")
-    folder = tmp_path_factory.mktemp("tiny")
-    save_model(folder / "model.pt", model, ModelMeta("test_tiny", model.model_args, EMOTIONS))
-    assert main(["export", str(folder / "model.pt"), "--onnx", str(folder / "model.onnx")]) == 0
-    return folder / "model.onnx"
-
-
-@pytest.fixture(scope="module")
 def two_faces_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """12 frames, 480x320 at 10 frames/s: the sample face moving right, its mirror image moving down-left."""
     face = cv2.resize(cv2.imread(str(sample_image_path()))[40:200, 145:300], (104, 108))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import cv2
 import numpy as np
 import pytest
@@ -11,31 +9,6 @@ import pytest
 from ferkit.constants import EMOTIONS
 from ferkit.inference import sample_image_path
 from ferkit.transforms.preprocess import PreprocessConfig
-
-YUNET_FILE = "face_detection_yunet_2026may.onnx"
-
-
-@pytest.fixture(scope="session")
-def yunet_path(shared_dir: Path) -> Path:
-    path = shared_dir / "models" / YUNET_FILE
-    if not path.is_file():
-        pytest.skip(f"{path} not found")
-    return path
-
-
-@pytest.fixture(scope="session")
-def tiny_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The `test_tiny` architecture (random weights, seeded) exported with ferkit's exporter."""
-    torch = pytest.importorskip("torch")
-    from ferkit.export.onnx import export_onnx
-    from ferkit.models import create_model
-    from ferkit.train.checkpoint import ModelMeta, save_model
-
-    torch.manual_seed(0)
-    model = create_model("test_tiny")
-    folder = tmp_path_factory.mktemp("tiny")
-    model_file = save_model(folder / "model.pt", model, ModelMeta("test_tiny", model.model_args, EMOTIONS))
-    return export_onnx(model_file, folder / "model.onnx").onnx_path
 
 
 @pytest.fixture(scope="session")
