@@ -16,11 +16,8 @@ from ferkit.inference import sample_image_path
 
 
 @pytest.fixture
-def model_args(tiny_onnx: Path, shared_dir: Path) -> list[str]:
-    yunet = shared_dir / "models" / "face_detection_yunet_2026may.onnx"
-    if not yunet.is_file():
-        pytest.skip(f"{yunet} not found")
-    return ["--model", str(tiny_onnx), "--yunet-path", str(yunet)]
+def model_args(tiny_onnx: Path, yunet_path: Path) -> list[str]:
+    return ["--model", str(tiny_onnx), "--yunet-path", str(yunet_path)]
 
 
 @pytest.fixture

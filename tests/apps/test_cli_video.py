@@ -33,11 +33,8 @@ def two_faces_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def model_args(tiny_onnx: Path, shared_dir: Path) -> list[str]:
-    yunet = shared_dir / "models" / "face_detection_yunet_2026may.onnx"
-    if not yunet.is_file():
-        pytest.skip(f"{yunet} not found")
-    return ["--model", str(tiny_onnx), "--detector", "yunet", "--yunet-path", str(yunet)]
+def model_args(tiny_onnx: Path, yunet_path: Path) -> list[str]:
+    return ["--model", str(tiny_onnx), "--detector", "yunet", "--yunet-path", str(yunet_path)]
 
 
 def _frame_count(path: Path) -> int:
