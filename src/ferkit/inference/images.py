@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from ferkit.errors import ImageReadError
+from ferkit.transforms.preprocess import to_uint8
 
 ColorOrder = Literal["bgr", "rgb"]
 ImageInput = Any  # str | Path | np.ndarray | PIL.Image.Image; PIL stays an optional import
@@ -67,16 +68,7 @@ def to_bgr(image: np.ndarray, color: ColorOrder = "bgr") -> np.ndarray:
     Raises:
         ImageReadError: empty arrays, or shapes and dtypes that are not an image.
     """
-    if image.size == 0:
-        raise ImageReadError(f"empty image array (shape {image.shape})")
-    if image.dtype == np.uint16:
-        image = (image >> 8).astype(np.uint8)
-    elif np.issubdtype(image.dtype, np.floating):
-        image = np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    elif image.dtype != np.uint8:
-        raise ImageReadError(f"unsupported image dtype {image.dtype} (expected uint8, uint16 or float 0..1)")
-    if image.ndim == 3 and image.shape[2] == 1:
-        image = image[:, :, 0]
+    image = to_uint8(image)
     if image.ndim == 2:
         return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
     if image.ndim == 3 and image.shape[2] in (3, 4):

@@ -15,6 +15,8 @@ from typing import TypeVar
 import cv2
 import numpy as np
 
+from ferkit.errors import ImageReadError
+
 ArrayT = TypeVar("ArrayT")
 
 
@@ -34,31 +36,40 @@ class PreprocessConfig:
         return cls(**{k: d[k] for k in ("input_size", "clahe", "denoise") if k in d})
 
 
-def to_gray(image: np.ndarray) -> np.ndarray:
-    """Return a uint8 single-channel view of `image` (gray, BGR, BGRA; uint8, uint16 or float 0..1).
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """`image` as uint8 with its layout unchanged: uint16 scaled by 1/256, float taken as 0..1; a trailing
+    single channel is dropped (`HxWx1` -> `HxW`).
 
     Raises:
-        ValueError: on shapes or dtypes that are not an image.
+        ImageReadError: empty arrays and dtypes that are not an image's.
     """
     if not isinstance(image, np.ndarray):
         raise TypeError(f"expected a numpy array, got {type(image).__name__}")
     if image.size == 0:
-        raise ValueError(f"empty image (shape {image.shape})")
+        raise ImageReadError(f"empty image array (shape {image.shape})")
     if image.dtype == np.uint16:
         image = (image >> 8).astype(np.uint8)
-    elif image.dtype in (np.float32, np.float64):
+    elif np.issubdtype(image.dtype, np.floating):
         image = np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
     elif image.dtype != np.uint8:
-        raise ValueError(f"unsupported image dtype {image.dtype} (expected uint8, uint16 or float)")
-    if image.ndim == 3 and image.shape[2] == 1:
-        image = image[:, :, 0]
+        raise ImageReadError(f"unsupported image dtype {image.dtype} (expected uint8, uint16 or float 0..1)")
+    return image[:, :, 0] if image.ndim == 3 and image.shape[2] == 1 else image
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """Return a uint8 single-channel view of `image` (gray, BGR, BGRA; uint8, uint16 or float 0..1).
+
+    Raises:
+        ImageReadError (a ValueError): on shapes or dtypes that are not an image.
+    """
+    image = to_uint8(image)
     if image.ndim == 2:
         return image
     if image.ndim == 3 and image.shape[2] == 3:
         return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     if image.ndim == 3 and image.shape[2] == 4:
         return cv2.cvtColor(image, cv2.COLOR_BGRA2GRAY)
-    raise ValueError(f"unsupported image shape {image.shape} (expected HxW, HxWx1, HxWx3 or HxWx4)")
+    raise ImageReadError(f"unsupported image shape {image.shape} (expected HxW, HxWx1, HxWx3 or HxWx4)")
 
 
 _CLAHE = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(4, 4))
