@@ -32,6 +32,7 @@ from ferkit.train.checkpoint import MODEL_FILE, RUN_CONFIG_FILE, RUN_METRICS_FIL
 from ferkit.train.config import TrainConfig
 from ferkit.train.datamodule import FaceDataModule, inverse_frequency_weights
 from ferkit.train.module import FerModule
+from ferkit.train.outdir import prepare_output_dir
 from ferkit.transforms.preprocess import PreprocessConfig
 
 log = logging.getLogger(__name__)
@@ -54,25 +55,7 @@ def create_run_dir(cfg: TrainConfig) -> Path:
             raise ConfigError("multi-process training needs --run-dir (every process must write to the same run)")
         Path(cfg.run_dir).mkdir(parents=True, exist_ok=True)
         return Path(cfg.run_dir)
-    if cfg.run_dir is not None:
-        run_dir = Path(cfg.run_dir)
-        if cfg.resume:
-            if not (run_dir / LAST_CKPT).is_file():
-                raise ConfigError(f"--resume: {run_dir / LAST_CKPT} does not exist")
-            return run_dir
-        if run_dir.exists() and any(run_dir.iterdir()):
-            raise ConfigError(f"run dir {run_dir} is not empty; use --resume to continue it or pick a new one")
-    else:
-        if cfg.resume:
-            raise ConfigError("--resume needs --run-dir (the run to continue)")
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        base = Path("runs/train") / f"{stamp}-{cfg.model}"
-        run_dir, n = base, 1
-        while run_dir.exists():
-            n += 1
-            run_dir = base.with_name(f"{base.name}-{n}")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    return run_dir
+    return prepare_output_dir(cfg.run_dir, cfg.resume, LAST_CKPT, "runs/train", cfg.model, "--run-dir")
 
 
 def _data_config(cfg: TrainConfig) -> DataConfig:

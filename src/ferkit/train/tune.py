@@ -21,7 +21,6 @@ import logging
 import shutil
 import typing
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,6 +31,7 @@ from optuna.trial import FrozenTrial, TrialState
 from ferkit.config_fields import option
 from ferkit.errors import ConfigError
 from ferkit.train.config import TrainConfig
+from ferkit.train.outdir import prepare_output_dir
 from ferkit.train.recipes import get_recipe
 from ferkit.train.run import train
 
@@ -155,24 +155,7 @@ def _suggest(trial: optuna.Trial, cfg: TuneConfig) -> dict[str, Any]:
 def create_study_dir(cfg: TuneConfig, model: str) -> Path:
     """--study-dir as given (new, or holding a study when resuming), else runs/tune/<time>-<model>, numbered up
     so an earlier study is never overwritten."""
-    if cfg.study_dir is not None:
-        study_dir = Path(cfg.study_dir)
-        if cfg.resume:
-            if not (study_dir / STUDY_DB).is_file():
-                raise ConfigError(f"--resume: {study_dir / STUDY_DB} does not exist")
-            return study_dir
-        if study_dir.exists() and any(study_dir.iterdir()):
-            raise ConfigError(f"study dir {study_dir} is not empty; use --resume to continue it or pick a new one")
-    else:
-        if cfg.resume:
-            raise ConfigError("--resume needs --study-dir (the study to continue)")
-        base = Path("runs/tune") / f"{datetime.now():%Y%m%d-%H%M%S}-{model}"
-        study_dir, n = base, 1
-        while study_dir.exists():
-            n += 1
-            study_dir = base.with_name(f"{base.name}-{n}")
-    study_dir.mkdir(parents=True, exist_ok=True)
-    return study_dir
+    return prepare_output_dir(cfg.study_dir, cfg.resume, STUDY_DB, "runs/tune", model, "--study-dir")
 
 
 def _open_study(cfg: TuneConfig, study_dir: Path, pruner: optuna.pruners.BasePruner | None) -> optuna.Study:

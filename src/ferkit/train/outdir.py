@@ -1,0 +1,44 @@
+"""Output folders for runs and studies: a given folder must be new (or resumable), a default one is
+numbered up, so nothing a user ran before is ever overwritten."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from ferkit.errors import ConfigError
+
+
+def prepare_output_dir(given: Path | None, resume: bool, marker: str, default_parent: str, name: str,
+                       option: str) -> Path:
+    """Create and return the output folder.
+
+    Args:
+        given: the folder the user named (`option`), or None for `<default_parent>/<time>-<name>`.
+        resume: continue the work in `given`, which must then hold `marker`.
+        marker: the file a resumable folder holds (a last checkpoint, a study database).
+        default_parent: parent of automatically named folders, e.g. "runs/train".
+        name: suffix of automatically named folders (the model).
+        option: the command-line option, for error messages (e.g. "--run-dir").
+
+    Raises:
+        ConfigError: resuming without `given` or without its `marker`, or `given` not empty on a fresh start.
+    """
+    if given is not None:
+        folder = Path(given)
+        if resume:
+            if not (folder / marker).is_file():
+                raise ConfigError(f"--resume: {folder / marker} does not exist")
+            return folder
+        if folder.exists() and any(folder.iterdir()):
+            raise ConfigError(f"{folder} is not empty; use --resume to continue it or pick a new {option}")
+    else:
+        if resume:
+            raise ConfigError(f"--resume needs {option} (the folder to continue)")
+        base = Path(default_parent) / f"{datetime.now():%Y%m%d-%H%M%S}-{name}"
+        folder, n = base, 1
+        while folder.exists():
+            n += 1
+            folder = base.with_name(f"{base.name}-{n}")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
