@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import types
 import typing
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -66,10 +67,13 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type, skip: tuple
         parser.add_argument(flag, help=f"{help_text} (default: {shown})", **kwargs)
 
 
-def config_from_args(cls: type[C], args: argparse.Namespace, **overrides: Any) -> C:
-    """Build `cls` from dataclass defaults < values given on the command line < `overrides`."""
-    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls)
-              if f.init and getattr(args, f.name, None) is not None}
+def config_from_args(cls: type[C], args: argparse.Namespace, defaults: Mapping[str, Any] | None = None,
+                     **overrides: Any) -> C:
+    """Build `cls` from dataclass defaults < `defaults` (a recipe, the apps' default paths) < values given on
+    the command line < `overrides`."""
+    values = dict(defaults or {})
+    values.update({f.name: getattr(args, f.name) for f in dataclasses.fields(cls)
+                   if f.init and getattr(args, f.name, None) is not None})
     values.update({k: v for k, v in overrides.items() if v is not None})
     return make_config(cls, values)
 

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ferkit.apps.config_args import add_config_arguments, config_from_args, make_config
+from ferkit.apps.config_args import add_config_arguments, config_from_args
 from ferkit.apps.env import default_data_cache_dir
 from ferkit.train.config import TrainConfig
 from ferkit.train.recipes import RECIPES, get_recipe
@@ -19,12 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def resolve_config(args: argparse.Namespace) -> TrainConfig:
-    """Dataclass defaults < recipe < command line."""
-    base = get_recipe(args.recipe) if args.recipe else {}
-    cli = config_from_args(TrainConfig, args)
-    changed = {k: v for k, v in vars(cli).items() if getattr(args, k, None) is not None}
-    changed.setdefault("cache_dir", default_data_cache_dir())
-    return make_config(TrainConfig, {**base, **changed})
+    """Dataclass defaults < recipe < command line; decoded faces are cached unless --cache-dir says where."""
+    recipe = get_recipe(args.recipe) if args.recipe else {}
+    return config_from_args(TrainConfig, args, defaults={"cache_dir": default_data_cache_dir(), **recipe})
 
 
 def run(args: argparse.Namespace) -> int:
