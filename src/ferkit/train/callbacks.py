@@ -61,7 +61,7 @@ class EpochHistory(L.Callback):
         self._seen += int(batch[1].shape[0])
 
     def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if trainer.training or (self._t_epoch and not self._t_train):
+        if not self._t_train:  # the epoch's training phase ends where its first validation starts
             self._t_train = time.perf_counter() - self._t_epoch
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
