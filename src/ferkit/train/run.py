@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
-import numpy as np
 import torch
 from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.utilities import rank_zero_only
@@ -113,8 +112,7 @@ def train(cfg: TrainConfig, callbacks: Sequence[L.Callback] = ()) -> TrainResult
 
     model = _build_model(cfg, classes)
     if cfg.resume:
-        saved = json.loads((run_dir / RUN_CONFIG_FILE).read_text())
-        log.info("resuming %s from %s (saved config model=%s)", run_dir, LAST_CKPT, saved.get("model"))
+        log.info("resuming %s from %s", run_dir, LAST_CKPT)
     if rank_zero_only.rank == 0:
         (run_dir / RUN_CONFIG_FILE).write_text(json.dumps(cfg.to_dict(), indent=2))
 
@@ -126,16 +124,15 @@ def train(cfg: TrainConfig, callbacks: Sequence[L.Callback] = ()) -> TrainResult
     data = FaceDataModule(train_set, splits.val, cfg.batch_size, cfg.augment(), cfg.weighted_sampler)
 
     use_cuda = cfg.accelerator in ("cuda", "gpu") or (cfg.accelerator == "auto" and torch.cuda.is_available())
-    precision = cfg.precision if cfg.precision != "auto" else ("bf16-mixed" if use_cuda else "32-true")
-    if precision == "32":
-        precision = "32-true"
+    precision = {"auto": "bf16-mixed" if use_cuda else "32-true", "32": "32-true"}.get(cfg.precision, cfg.precision)
     if use_cuda and cfg.channels_last:
         model.to(memory_format=torch.channels_last)
     meta = ModelMeta(model_name=model.model_name, model_args=model.model_args, classes=classes,
                      preprocess=PreprocessConfig(cfg.input_size, cfg.clahe),
                      train_config={**cfg.to_dict(), "data_description": splits.description})
+    history = EpochHistory(run_dir)
     run_callbacks: list[L.Callback] = [
-        EpochHistory(run_dir),
+        history,
         BestModelExport(run_dir, meta),
         ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="best", monitor="val_acc", mode="max",
                         save_last=True, save_on_train_epoch_end=True, enable_version_counter=False),
@@ -167,21 +164,20 @@ def train(cfg: TrainConfig, callbacks: Sequence[L.Callback] = ()) -> TrainResult
     trainer.fit(module, datamodule=data, ckpt_path=run_dir / LAST_CKPT if cfg.resume else None)
     elapsed = time.perf_counter() - start
 
-    history = run_callbacks[0].rows
-    best = max(history, key=lambda r: r["val_acc"] or -1.0) if history else {}
+    rows = history.rows
+    best = max(rows, key=lambda r: r["val_acc"] or -1.0) if rows else {}
     metrics = {
         "best_epoch": best.get("epoch"),
         "val_acc": best.get("val_acc"),
         "val_macro_f1": best.get("val_macro_f1"),
         "val_loss": best.get("val_loss"),
-        "epochs_run": len(history),
+        "epochs_run": len(rows),
         "val_split": splits.description,
         "train_faces": len(train_set),
-        "class_counts": dict(zip(classes, np.bincount(train_set.labels, minlength=len(classes)).tolist(),
-                                 strict=True)),
+        "class_counts": dict(zip(classes, train_set.class_counts().tolist(), strict=True)),
         "train_time_s_this_session": round(elapsed, 1),
-        "train_time_s_total": round(sum(r["time_s"] for r in history), 1),
-        "first_epoch_val_acc_70": next((r["epoch"] for r in history if (r["val_acc"] or 0) >= 0.70), None),
+        "train_time_s_total": round(sum(r["time_s"] for r in rows), 1),
+        "first_epoch_val_acc_70": next((r["epoch"] for r in rows if (r["val_acc"] or 0) >= 0.70), None),
         "hardware": _hardware(),
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
