@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 import torch
@@ -41,7 +42,6 @@ def create_scheduler(cfg: TrainConfig, optimizer: torch.optim.Optimizer, steps_p
 
 def cosine_with_warmup(warmup_steps: int, total_steps: int):
     """LR multiplier: linear warm-up from ~0 to 1, then cosine decay to 0 at `total_steps`."""
-    import math
 
     def factor(step: int) -> float:
         if step < warmup_steps:
