@@ -36,3 +36,24 @@ def test_variant_kwargs_override_defaults_and_none_is_dropped() -> None:
     assert len(model.stages) == 2
     assert model.head.drop.p == 0.5  # the entrypoint's default survives an explicit None
     assert model.model_args["widths"] == (8, 16)
+
+
+def test_model_args_pin_the_variants_layout(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ferkit.models import _registry
+    from ferkit.models.mobilenet import MobileNet
+
+    model = create_model("small", num_classes=3)
+    assert model.model_args["stages"] == ((16, 1, 1, 1), (32, 1, 2, 1), (48, 2, 2, 3), (128, 2, 2, 3))
+    assert model.model_args["head_chs"] == 256 and model.model_args["drop_rate"] == 0.2
+
+    def small(num_classes: int = 7, in_chans: int = 1, input_size: int = 48, **kwargs) -> MobileNet:
+        """A later release of `small` with another layout."""
+        args = dict(stem_chs=8, stages=((8, 1, 2, 1),), head_chs=0)
+        return MobileNet(num_classes, in_chans, input_size, **{**args, **kwargs})
+
+    monkeypatch.setitem(_registry._MODELS, "small", small)
+    assert [p.shape for p in create_model("small", num_classes=3).parameters()] != \
+        [p.shape for p in model.parameters()]
+    rebuilt = create_model("small", **model.model_args)  # what loading a saved model file does
+    assert [p.shape for p in rebuilt.parameters()] == [p.shape for p in model.parameters()]
+    assert rebuilt.model_args == model.model_args

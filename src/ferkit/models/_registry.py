@@ -59,7 +59,8 @@ def create_model(
 ) -> nn.Module:
     """Build architecture `name` (random weights). `None` kwargs are dropped so CLI defaults never override
     a model's own defaults. The model gets `model_name` and `model_args` attributes, which checkpoints save
-    so the model can be rebuilt from the checkpoint alone.
+    so the model can be rebuilt from the checkpoint alone; `model_args` holds every constructor argument
+    (the variant's layout included), not just those given here.
 
     Raises:
         ModelError: unknown name (the message suggests close names).
@@ -72,5 +73,5 @@ def create_model(
     args.update({k: v for k, v in kwargs.items() if v is not None})
     model = _MODELS[name](**args)
     model.model_name = name
-    model.model_args = args
+    model.model_args = {**args, **getattr(model, "init_args", {})}
     return model

@@ -3,8 +3,11 @@ special-case an architecture."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from typing import Any
 
 import torch
 from torch import nn
@@ -18,10 +21,30 @@ class FerModel(nn.Module, ABC):
 
     Subclasses implement `forward_features` (starting with `InputNorm`) and `gradcam_layer`; they set
     `self.head` and `self.num_classes` in `__init__`.
+
+    Every instance records its full constructor arguments, defaults included, as `init_args`: model files
+    store them, so a saved network is rebuilt exactly even after a registered variant's defaults change.
     """
 
     head: ClassifierHead
     num_classes: int
+    init_args: dict[str, Any]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__init__" not in cls.__dict__:
+            return
+        init, signature = cls.__init__, inspect.signature(cls.__init__)
+
+        @functools.wraps(init)
+        def recording_init(self: FerModel, *args: Any, **kw: Any) -> None:
+            init(self, *args, **kw)
+            if type(self) is cls:  # the most derived class records; its parents' calls are part of it
+                bound = signature.bind(self, *args, **kw)
+                bound.apply_defaults()
+                self.init_args = {k: v for k, v in bound.arguments.items() if k != "self"}
+
+        cls.__init__ = recording_init  # type: ignore[method-assign]
 
     @abstractmethod
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
