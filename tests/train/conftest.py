@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -29,3 +30,9 @@ def synthetic_faces(n: int, size: int = 48, seed: int = 0, classes: tuple[str, .
 def synthetic_npz(tmp_path: Path) -> Path:
     """A 280-face synthetic data set saved as a ferkit .npz (the training data path accepts it)."""
     return synthetic_faces(280).save(tmp_path / "faces.npz")
+
+
+@pytest.fixture
+def make_faces() -> Callable[..., FaceArrays]:
+    """`synthetic_faces` itself, for tests that need several sizes or class lists."""
+    return synthetic_faces

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from ferkit.errors import ConfigError
 from ferkit.train.augment import AugmentConfig
 
 
@@ -45,6 +46,10 @@ class TrainConfig:
     class_weighting: Literal["none", "balanced", "sqrt"] = _f("none", "class weights in the loss against imbalance")
     weighted_sampler: bool = _f(False, "draw batches with inverse-frequency sampling against imbalance")
     early_stop_patience: int = _f(10, "stop after this many epochs without a better val accuracy (0 = never)")
+    # knowledge distillation
+    teacher: str | None = _f(None, "distil from this model: a bundled name (base), an .onnx or a ferkit model file")
+    distill_weight: float = _f(0.5, "with --teacher: share of the loss that follows the teacher (the rest: labels)")
+    distill_temperature: float = _f(4.0, "with --teacher: softmax temperature of teacher and student")
     # augmentation (on the training device)
     aug_flip: float = _f(0.5, "horizontal flip probability")
     aug_rotate: float = _f(10.0, "max rotation, degrees")
@@ -66,6 +71,15 @@ class TrainConfig:
     run_dir: Path | None = _f(None, "output folder (default: runs/train/<time>-<model>; never overwritten)")
     resume: bool = _f(False, "continue the run in --run-dir from its last checkpoint")
     progress: bool = _f(True, "live progress bar")
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.distill_weight <= 1.0:
+            raise ConfigError(f"distill_weight must be within 0..1, got {self.distill_weight}")
+        if self.distill_temperature <= 0:
+            raise ConfigError(f"distill_temperature must be positive, got {self.distill_temperature}")
+        if self.teacher and (self.aug_mixup or self.aug_cutmix):
+            raise ConfigError("--teacher cannot be combined with mixup or cutmix: the teacher's soft labels "
+                              "describe the unmixed faces")
 
     def augment(self) -> AugmentConfig:
         return AugmentConfig(

@@ -1,6 +1,6 @@
 """Feeds training from uint8 tensors held in memory: loaders yield only indices and labels, and the
-faces are gathered and augmented on the training device (`on_after_batch_transfer`), so 2 CPU cores
-never limit a GPU.
+faces (and, when distilling, the teacher's soft labels) are gathered and augmented on the training device
+(`on_after_batch_transfer`), so 2 CPU cores never limit a GPU.
 """
 
 from __future__ import annotations
@@ -53,11 +53,17 @@ class FaceDataModule(L.LightningDataModule):
         batch_size: int,
         augment: AugmentConfig,
         weighted_sampler: bool = False,
+        teacher_log_probs: np.ndarray | None = None,
     ) -> None:
         super().__init__()
+        if teacher_log_probs is not None and teacher_log_probs.shape != (len(train), len(train.classes)):
+            raise ValueError(f"teacher outputs {teacher_log_probs.shape} do not match "
+                             f"{len(train)} faces x {len(train.classes)} classes")
         self.train_set, self.val_set = train, val
         self.batch_size, self.augment, self.weighted_sampler = batch_size, augment, weighted_sampler
+        self.teacher_log_probs = teacher_log_probs
         self._images: dict[tuple[str, torch.device], torch.Tensor] = {}
+        self._teacher: dict[torch.device, torch.Tensor] = {}
 
     def train_dataloader(self) -> DataLoader:
         labels = self.train_set.labels
@@ -80,8 +86,15 @@ class FaceDataModule(L.LightningDataModule):
         return self._images[key]
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
+        """(images, labels), plus the teacher's log-probabilities of those faces when distilling a training batch."""
         index, labels = batch
         training = self.trainer is not None and self.trainer.training
         faces = self._device_images("train" if training else "val", index.device)[index]
-        x = augment_batch(faces, self.augment) if training else to_model_input(faces)
-        return x, labels
+        if not training:
+            return to_model_input(faces), labels
+        x = augment_batch(faces, self.augment)
+        if self.teacher_log_probs is None:
+            return x, labels
+        if index.device not in self._teacher:
+            self._teacher[index.device] = torch.from_numpy(self.teacher_log_probs).to(index.device)
+        return x, labels, self._teacher[index.device][index]

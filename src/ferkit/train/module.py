@@ -13,12 +13,14 @@ from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 
 from ferkit.train.augment import AugmentConfig, mix_batch
 from ferkit.train.config import TrainConfig
+from ferkit.train.distill import distillation_loss
 from ferkit.train.optim import create_optimizer, create_scheduler
 
 
 class FerModule(L.LightningModule):
-    """Trains `model` with cross-entropy (optional label smoothing and class weights) and logs
-    train_loss/train_acc per epoch and val_loss/val_acc/val_macro_f1 per validation."""
+    """Trains `model` with cross-entropy (optional label smoothing and class weights), mixed with a
+    distillation loss when batches carry a teacher's log-probabilities, and logs train_loss/train_acc per
+    epoch and val_loss/val_acc/val_macro_f1 per validation."""
 
     def __init__(self, model: nn.Module, cfg: TrainConfig, class_weights: np.ndarray | None = None) -> None:
         super().__init__()
@@ -38,13 +40,16 @@ class FerModule(L.LightningModule):
         return F.cross_entropy(logits.float(), y, weight=self.class_weights, label_smoothing=self.cfg.label_smoothing)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
-        x, y = batch
+        x, y, *teacher = batch
         x, mixed = mix_batch(x, y, self.augment)
         logits = self.model(x)
         if mixed is None:
             loss = self._loss(logits, y)
         else:
             loss = mixed.lam * self._loss(logits, mixed.y_a) + (1 - mixed.lam) * self._loss(logits, mixed.y_b)
+        if teacher:
+            w = self.cfg.distill_weight
+            loss = (1 - w) * loss + w * distillation_loss(logits, teacher[0], self.cfg.distill_temperature)
         self.train_acc(logits.detach().argmax(1), y)
         self.log("train_loss", loss, on_step=True, on_epoch=True, prog_bar=True, sync_dist=True)
         self.log("train_acc", self.train_acc, on_step=False, on_epoch=True, prog_bar=True)
