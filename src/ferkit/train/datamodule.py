@@ -62,8 +62,7 @@ class FaceDataModule(L.LightningDataModule):
         self.train_set, self.val_set = train, val
         self.batch_size, self.augment, self.weighted_sampler = batch_size, augment, weighted_sampler
         self.teacher_log_probs = teacher_log_probs
-        self._images: dict[tuple[str, torch.device], torch.Tensor] = {}
-        self._teacher: dict[torch.device, torch.Tensor] = {}
+        self._on_device: dict[tuple[str, torch.device], torch.Tensor] = {}
 
     def train_dataloader(self) -> DataLoader:
         labels = self.train_set.labels
@@ -77,24 +76,23 @@ class FaceDataModule(L.LightningDataModule):
     def val_dataloader(self) -> DataLoader:
         return DataLoader(_Indices(self.val_set.labels), batch_size=max(self.batch_size, 256), collate_fn=_collate)
 
-    def _device_images(self, which: str, device: torch.device) -> torch.Tensor:
-        """The split's uint8 images on `device`, copied there once."""
+    def _device_tensor(self, which: str, device: torch.device) -> torch.Tensor:
+        """The training or validation images, or the teacher's log-probabilities, on `device`, copied there once."""
         key = (which, device)
-        if key not in self._images:
-            arrays = self.train_set if which == "train" else self.val_set
-            self._images[key] = torch.from_numpy(arrays.images).to(device)
-        return self._images[key]
+        if key not in self._on_device:
+            array = {"train": self.train_set.images, "val": self.val_set.images,
+                     "teacher": self.teacher_log_probs}[which]
+            self._on_device[key] = torch.from_numpy(array).to(device)
+        return self._on_device[key]
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
         """(images, labels), plus the teacher's log-probabilities of those faces when distilling a training batch."""
         index, labels = batch
         training = self.trainer is not None and self.trainer.training
-        faces = self._device_images("train" if training else "val", index.device)[index]
+        faces = self._device_tensor("train" if training else "val", index.device)[index]
         if not training:
             return to_model_input(faces), labels
         x = augment_batch(faces, self.augment)
         if self.teacher_log_probs is None:
             return x, labels
-        if index.device not in self._teacher:
-            self._teacher[index.device] = torch.from_numpy(self.teacher_log_probs).to(index.device)
-        return x, labels, self._teacher[index.device][index]
+        return x, labels, self._device_tensor("teacher", index.device)[index]

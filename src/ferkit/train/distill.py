@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from ferkit.data.arrays import FaceArrays
 from ferkit.errors import ConfigError
 from ferkit.inference.classify import Classifier, load_classifier
+from ferkit.inference.download import sha256_of
 
 log = logging.getLogger(__name__)
 
@@ -36,14 +37,6 @@ def distillation_loss(student_logits: torch.Tensor, teacher_log_probs: torch.Ten
     teacher = F.log_softmax(teacher_log_probs.float() / t, dim=1)
     student = F.log_softmax(student_logits.float() / t, dim=1)
     return F.kl_div(student, teacher, reduction="batchmean", log_target=True) * t * t
-
-
-def _file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _class_columns(teacher: Classifier, classes: tuple[str, ...], name: str) -> list[int]:
@@ -67,7 +60,7 @@ def teacher_log_probs(teacher: str | Path, faces: FaceArrays, clahe: bool, cache
                           f"{model.preprocess.clahe}, but training uses {faces.input_size}px with clahe={clahe}")
     columns = _class_columns(model, faces.classes, str(teacher))
     source = Path(model.info()["source"])
-    key = hashlib.sha256(f"{_file_digest(source)}:{columns}".encode() + faces.images.tobytes()).hexdigest()[:20]
+    key = hashlib.sha256(f"{sha256_of(source)}:{columns}".encode() + faces.images.tobytes()).hexdigest()[:20]
     cached = cache_dir / "teacher" / f"{source.stem}-{key}.npy" if cache_dir is not None else None
     if cached is not None and cached.is_file():
         log.info("teacher soft labels from cache %s", cached)
