@@ -20,9 +20,9 @@ from ferkit.transforms.preprocess import PreprocessConfig, to_model_input
 
 METADATA_KEY = "ferkit"  # key of the JSON metadata inside an exported ONNX file's custom metadata
 
-# Faces per ONNX Runtime call: large batches are split so their activations stay in cache. On a quiet 2-core
-# CPU (2026-11-23, the earlier `small`, batches of 64) chunks of 8/16/32/64 gave 4,595/5,240/5,538/5,588
-# faces/s: beyond 16 the gain is small.
+# Faces per ONNX Runtime call: large batches are split so their activations stay in cache. The speed of each
+# chunk size is measured by benchmarks/bench_inference.py (results/inference.md); with `small` on 2 cores,
+# chunks of 16 to 64 lie within about 10% of each other, while 8 is clearly slower.
 ONNX_CHUNK = 16
 
 
