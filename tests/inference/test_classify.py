@@ -9,7 +9,15 @@ import pytest
 
 from ferkit.constants import EMOTIONS
 from ferkit.errors import ModelError
-from ferkit.inference.classify import OnnxClassifier, TorchClassifier, bundled_models, load_classifier, softmax
+from ferkit.inference.classify import (
+    ONNX_CHUNK,
+    OnnxClassifier,
+    TorchClassifier,
+    bundled_models,
+    load_classifier,
+    softmax,
+)
+from ferkit.transforms.preprocess import to_model_input
 
 FACES = np.random.default_rng(0).integers(0, 256, (5, 48, 48), dtype=np.uint8)
 
@@ -26,6 +34,15 @@ def test_onnx_classifier_returns_probabilities_per_face(tiny_onnx: Path):
     assert probs.shape == (5, 7) and np.allclose(probs.sum(1), 1, atol=1e-5)
     assert np.allclose(clf.predict(FACES[:1]), probs[:1], atol=1e-6)  # dynamic batch, same answer
     assert clf.predict(FACES[:0]).shape == (0, 7)
+
+
+def test_logits_of_a_batch_larger_than_a_chunk_match_face_by_face(tiny_onnx: Path):
+    clf = OnnxClassifier(tiny_onnx)
+    faces = np.random.default_rng(1).integers(0, 256, (2 * ONNX_CHUNK + 3, 48, 48), dtype=np.uint8)
+    logits = clf.logits(to_model_input(faces))
+    one_by_one = np.concatenate([clf.logits(to_model_input(faces[i:i + 1])) for i in range(len(faces))])
+    assert logits.shape == (len(faces), 7) and np.allclose(logits, one_by_one, atol=1e-5)
+    assert np.allclose(softmax(logits), clf.predict(faces), atol=1e-6)
 
 
 def test_info_names_model_classes_size_and_source(tiny_onnx: Path):

@@ -91,9 +91,13 @@ class OnnxClassifier:
     def predict(self, faces: np.ndarray) -> np.ndarray:
         if len(faces) == 0:
             return np.zeros((0, len(self.classes)), np.float32)
-        logits = [self._session.run(None, {self._input: to_model_input(faces[i:i + ONNX_CHUNK])})[0]
-                  for i in range(0, len(faces), ONNX_CHUNK)]
-        return softmax(np.concatenate(logits))
+        return softmax(self.logits(to_model_input(faces)))
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """Raw outputs `[N, C]` for model input float32 `[N, 1, S, S]` (see `to_model_input`), run
+        `ONNX_CHUNK` faces at a time; for callers that build their own views of the faces, such as TTA."""
+        return np.concatenate([self._session.run(None, {self._input: x[i:i + ONNX_CHUNK]})[0]
+                               for i in range(0, len(x), ONNX_CHUNK)])
 
     def info(self) -> dict[str, Any]:
         return _describe(self.meta, self.path, "onnxruntime")
