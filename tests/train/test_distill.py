@@ -1,5 +1,6 @@
-"""Knowledge distillation: the loss, and the teacher's soft labels (matching the classifier, cached,
-reduced to the student's classes, checked). Training with a teacher is tested in test_run.py."""
+"""Knowledge distillation: the loss, the teacher's soft labels (matching the classifier, cached, reduced to
+the student's classes, checked) and the augmented views it labels. Training with a teacher is tested in
+test_run.py."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ import torch
 
 from ferkit.errors import ConfigError
 from ferkit.inference.classify import OnnxClassifier
+from ferkit.train.augment import AugmentConfig
 from ferkit.train.config import TrainConfig
-from ferkit.train.distill import distillation_loss, teacher_log_probs
+from ferkit.train.distill import augmented_views, distillation_data, distillation_loss, teacher_log_probs
 
 
 def test_distillation_loss_is_temperature_scaled_kl() -> None:
@@ -59,6 +61,35 @@ def test_teacher_must_know_the_classes_and_prepare_faces_alike(tiny_onnx: Path, 
         teacher_log_probs(tiny_onnx, make_faces(14, size=64), clahe=False, cache_dir=None)
 
 
+def test_augmented_views_start_with_the_faces_and_are_drawn_reproducibly(make_faces) -> None:
+    faces = make_faces(20)
+    augment = AugmentConfig(flip=0, rotate_deg=15, scale=0.15, shift=0.1, brightness=0.3, contrast=0.3, erase=0)
+    views = augmented_views(faces, 3, augment, seed=0)
+    assert views.shape == (3, 20, 48, 48) and views.dtype == np.uint8
+    np.testing.assert_array_equal(views[0], faces.images)
+    assert all(np.abs(views[v].astype(int) - faces.images).mean() > 5 for v in (1, 2))
+    assert np.abs(views[1].astype(int) - views[2]).mean() > 5  # each view draws its own transforms
+    np.testing.assert_array_equal(augmented_views(faces, 3, augment, seed=0), views)
+    assert not np.array_equal(augmented_views(faces, 2, augment, seed=1)[1], views[1])
+
+
+def test_the_teacher_labels_every_view_and_only_flip_and_erase_stay_online(tiny_onnx: Path, tmp_path: Path,
+                                                                             make_faces) -> None:
+    faces = make_faces(24)
+    augment = AugmentConfig(flip=0.5, rotate_deg=15, scale=0.1, shift=0.1, brightness=0.2, contrast=0.2, erase=0.3)
+    data = distillation_data(tiny_onnx, faces, False, tmp_path, views=3, augment=augment, seed=0)
+    assert data.images.shape == (3, 24, 48, 48) and data.log_probs.shape == (3, 24, 7)
+    classifier = OnnxClassifier(tiny_onnx)
+    for view in range(3):
+        np.testing.assert_allclose(np.exp(data.log_probs[view]), classifier.predict(data.images[view]), atol=1e-5)
+    assert len(list((tmp_path / "teacher").glob("*.npy"))) == 3  # one cache file per view
+    assert data.online_augment == AugmentConfig(flip=0.5, rotate_deg=0, scale=0, shift=0, brightness=0, contrast=0,
+                                                erase=0.3)
+    single = distillation_data(tiny_onnx, faces, False, tmp_path, views=1, augment=augment, seed=0)
+    assert single.online_augment == augment and single.images.shape == (1, 24, 48, 48)
+    np.testing.assert_array_equal(single.log_probs[0], data.log_probs[0])
+
+
 def test_distillation_options_are_checked() -> None:
     with pytest.raises(ConfigError, match="mixup or cutmix"):
         TrainConfig(teacher="base", aug_mixup=0.2)
@@ -66,3 +97,7 @@ def test_distillation_options_are_checked() -> None:
         TrainConfig(distill_weight=1.5)
     with pytest.raises(ConfigError, match="distill_temperature"):
         TrainConfig(distill_temperature=0)
+    with pytest.raises(ConfigError, match="distill_views"):
+        TrainConfig(teacher="base", distill_views=0)
+    with pytest.raises(ConfigError, match="needs a --teacher"):
+        TrainConfig(distill_views=3)

@@ -114,15 +114,17 @@ def test_fine_tune_to_three_classes_keeps_shared_head_rows(synthetic_npz: Path, 
             torch.testing.assert_close(p, q, msg=f"frozen {name} changed")
 
 
-def test_student_learns_from_the_teacher_alone(synthetic_npz: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("views", [1, 3])
+def test_student_learns_from_the_teacher_alone(synthetic_npz: Path, tmp_path: Path, views: int) -> None:
     teacher = train(_cfg(synthetic_npz, tmp_path / "teacher", epochs=6))
     assert teacher.metrics["val_acc"] > 0.5
     # With distill_weight=1 the hard labels carry no weight: whatever the student gets right, it got from
-    # the teacher's soft labels.
+    # the teacher's soft labels (with 3 views: labels of the rotated copies the teacher was shown).
     student = train(_cfg(synthetic_npz, tmp_path / "student", epochs=6, teacher=str(teacher.model_path),
-                         distill_weight=1.0, distill_temperature=2.0, cache_dir=tmp_path / "cache", seed=1))
+                         distill_weight=1.0, distill_temperature=2.0, distill_views=views,
+                         cache_dir=tmp_path / "cache", seed=1))
     assert student.metrics["val_acc"] > 0.4  # 7 classes: chance is 0.14
-    assert list((tmp_path / "cache" / "teacher").glob("model-*.npy"))
+    assert len(list((tmp_path / "cache" / "teacher").glob("model-*.npy"))) == views
 
 
 def test_a_student_taught_by_an_untrained_teacher_learns_nothing(synthetic_npz: Path, tmp_path: Path,

@@ -50,6 +50,9 @@ class TrainConfig:
     teacher: str | None = _f(None, "distil from this model: a bundled name (base), an .onnx or a ferkit model file")
     distill_weight: float = _f(0.5, "with --teacher: share of the loss that follows the teacher (the rest: labels)")
     distill_temperature: float = _f(4.0, "with --teacher: softmax temperature of teacher and student")
+    distill_views: int = _f(1, "with --teacher: views of each face the teacher labels (cached): the face, then "
+                               "copies rotated, zoomed, shifted and relit once by the aug options; each step "
+                               "trains on one, flipped and erased online")
     # augmentation (on the training device)
     aug_flip: float = _f(0.5, "horizontal flip probability")
     aug_rotate: float = _f(10.0, "max rotation, degrees")
@@ -77,6 +80,10 @@ class TrainConfig:
             raise ConfigError(f"distill_weight must be within 0..1, got {self.distill_weight}")
         if self.distill_temperature <= 0:
             raise ConfigError(f"distill_temperature must be positive, got {self.distill_temperature}")
+        if self.distill_views < 1:
+            raise ConfigError(f"distill_views must be at least 1, got {self.distill_views}")
+        if self.distill_views > 1 and not self.teacher:
+            raise ConfigError("--distill-views needs a --teacher to label the views")
         if self.teacher and (self.aug_mixup or self.aug_cutmix):
             raise ConfigError("--teacher cannot be combined with mixup or cutmix: the teacher's soft labels "
                               "describe the unmixed faces")

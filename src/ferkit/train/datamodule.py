@@ -54,12 +54,21 @@ class FaceDataModule(L.LightningDataModule):
         augment: AugmentConfig,
         weighted_sampler: bool = False,
         teacher_log_probs: np.ndarray | None = None,
+        train_views: np.ndarray | None = None,
     ) -> None:
+        """`train_views` (uint8 `[V, N, S, S]`, default: the training faces alone) are views of the training
+        faces, one drawn per face per step; `teacher_log_probs` (`[N, C]` or `[V, N, C]`) are the teacher's
+        outputs for those views, which travel with the drawn view."""
         super().__init__()
-        if teacher_log_probs is not None and teacher_log_probs.shape != (len(train), len(train.classes)):
-            raise ValueError(f"teacher outputs {teacher_log_probs.shape} do not match "
-                             f"{len(train)} faces x {len(train.classes)} classes")
-        self.train_set, self.val_set = train, val
+        views = train.images[None] if train_views is None else train_views
+        if views.shape[1:] != train.images.shape:
+            raise ValueError(f"views {views.shape} do not match the {train.images.shape} training faces")
+        if teacher_log_probs is not None:
+            teacher_log_probs = teacher_log_probs if teacher_log_probs.ndim == 3 else teacher_log_probs[None]
+            if teacher_log_probs.shape != (len(views), len(train), len(train.classes)):
+                raise ValueError(f"teacher outputs {teacher_log_probs.shape} do not match {len(views)} view(s) x "
+                                 f"{len(train)} faces x {len(train.classes)} classes")
+        self.train_set, self.val_set, self.train_views = train, val, views
         self.batch_size, self.augment, self.weighted_sampler = batch_size, augment, weighted_sampler
         self.teacher_log_probs = teacher_log_probs
         self._on_device: dict[tuple[str, torch.device], torch.Tensor] = {}
@@ -77,22 +86,21 @@ class FaceDataModule(L.LightningDataModule):
         return DataLoader(_Indices(self.val_set.labels), batch_size=max(self.batch_size, 256), collate_fn=_collate)
 
     def _device_tensor(self, which: str, device: torch.device) -> torch.Tensor:
-        """The training or validation images, or the teacher's log-probabilities, on `device`, copied there once."""
+        """The training views, validation images or teacher's log-probabilities, on `device`, copied there once."""
         key = (which, device)
         if key not in self._on_device:
-            array = {"train": self.train_set.images, "val": self.val_set.images,
-                     "teacher": self.teacher_log_probs}[which]
+            array = {"train": self.train_views, "val": self.val_set.images, "teacher": self.teacher_log_probs}[which]
             self._on_device[key] = torch.from_numpy(array).to(device)
         return self._on_device[key]
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
         """(images, labels), plus the teacher's log-probabilities of those faces when distilling a training batch."""
         index, labels = batch
-        training = self.trainer is not None and self.trainer.training
-        faces = self._device_tensor("train" if training else "val", index.device)[index]
-        if not training:
-            return to_model_input(faces), labels
-        x = augment_batch(faces, self.augment)
+        if self.trainer is None or not self.trainer.training:
+            return to_model_input(self._device_tensor("val", index.device)[index]), labels
+        views = self._device_tensor("train", index.device)
+        view = torch.randint(len(views), index.shape, device=index.device) if len(views) > 1 else 0
+        x = augment_batch(views[view, index], self.augment)
         if self.teacher_log_probs is None:
             return x, labels
-        return x, labels, self._device_tensor("teacher", index.device)[index]
+        return x, labels, self._device_tensor("teacher", index.device)[view, index]

@@ -3,9 +3,12 @@
 The teacher (a bundled model name, an `.onnx` file or a ferkit model file) runs once over the training
 faces, before training, and its log-probabilities are cached on disk next to the data cache: an ensemble
 such as `base` classifies only ~25 faces/s on 2 CPU cores, far too slow to run inside every training step.
-The soft labels therefore describe the un-augmented face; the geometric and photometric augmentations keep
-the expression, so they remain a good target (random erasing may hide part of it, which the hard label
-shares).
+
+With one view, the soft labels describe the un-augmented face while the student sees it augmented. With
+`views > 1` (`--distill-views`), the rotations, zooms, shifts and lighting changes are drawn once per view
+before training, and the teacher labels each view: the student's input and its target then show the same
+face, as Beyer et al. (2022, "a good teacher is patient and consistent") found distillation needs. Each view
+costs one teacher pass, and is cached, so the views of a long CPU run survive its restarts.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import hashlib
 import logging
 import os
 import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +28,7 @@ from ferkit.data.arrays import FaceArrays
 from ferkit.errors import ConfigError
 from ferkit.inference.classify import Classifier, load_classifier
 from ferkit.inference.download import sha256_of
+from ferkit.train.augment import AugmentConfig, augment_batch
 
 log = logging.getLogger(__name__)
 
@@ -81,3 +86,42 @@ def teacher_log_probs(teacher: str | Path, faces: FaceArrays, clahe: bool, cache
         np.save(tmp, out)
         tmp.replace(cached)
     return out
+
+
+@dataclass(frozen=True)
+class DistillData:
+    """What training needs from the teacher: the faces' views, the teacher's outputs per view, and the
+    augmentation left to run at each step."""
+
+    images: np.ndarray  # uint8 [V, N, S, S]; view 0 is the faces themselves
+    log_probs: np.ndarray  # float32 [V, N, C]
+    online_augment: AugmentConfig
+
+
+def augmented_views(faces: FaceArrays, views: int, augment: AugmentConfig, seed: int) -> np.ndarray:
+    """uint8 `[views, N, S, S]`: the faces, then `views - 1` copies augmented with `augment`, each drawn from a
+    generator seeded by `seed` and the view number, so a rerun draws the same pixels and finds their teacher
+    outputs in the cache."""
+    images = torch.from_numpy(faces.images)
+    out = [faces.images]
+    for view in range(1, views):
+        generator = torch.Generator().manual_seed(seed * 1_000 + view)
+        x = augment_batch(images, augment, generator)
+        out.append(x[:, 0].mul(255.0).round_().to(torch.uint8).numpy())
+    return np.stack(out)
+
+
+def distillation_data(teacher: str | Path, faces: FaceArrays, clahe: bool, cache_dir: Path | None,
+                      views: int, augment: AugmentConfig, seed: int) -> DistillData:
+    """The teacher's log-probabilities on `views` views of `faces`. With more than one view, the geometric and
+    photometric parts of `augment` make the views, and only flipping and erasing stay for each step."""
+    online = augment
+    if views > 1:
+        offline = replace(augment, flip=0.0, erase=0.0, mixup=0.0, cutmix=0.0)
+        online = replace(AugmentConfig.none(), flip=augment.flip, erase=augment.erase, erase_area=augment.erase_area)
+        images = augmented_views(faces, views, offline, seed)
+    else:
+        images = faces.images[None]
+    log_probs = np.stack([teacher_log_probs(teacher, replace(faces, images=view), clahe, cache_dir)
+                          for view in images])
+    return DistillData(images, log_probs, online)

@@ -30,7 +30,7 @@ from ferkit.train.callbacks import AtomicCheckpointIO, BestModelExport, EpochHis
 from ferkit.train.checkpoint import MODEL_FILE, RUN_CONFIG_FILE, RUN_METRICS_FILE, ModelMeta, load_model
 from ferkit.train.config import TrainConfig
 from ferkit.train.datamodule import FaceDataModule, inverse_frequency_weights
-from ferkit.train.distill import teacher_log_probs
+from ferkit.train.distill import distillation_data
 from ferkit.train.module import FerModule
 from ferkit.train.outdir import prepare_output_dir
 from ferkit.transforms.preprocess import PreprocessConfig
@@ -121,13 +121,16 @@ def train(cfg: TrainConfig, callbacks: Sequence[L.Callback] = ()) -> TrainResult
     if cfg.class_weighting != "none":
         class_weights = inverse_frequency_weights(train_set.labels, len(classes),
                                                   power=1.0 if cfg.class_weighting == "balanced" else 0.5)
-    soft_labels = None
+    augment, views, soft_labels = cfg.augment(), None, None
     if cfg.teacher:
-        soft_labels = teacher_log_probs(cfg.teacher, train_set, cfg.clahe, cfg.cache_dir)
-        agreement = float((soft_labels.argmax(1) == train_set.labels).mean())
-        log.info("distilling from %s (agrees with %.1f%% of the training labels)", cfg.teacher, 100 * agreement)
+        distill = distillation_data(cfg.teacher, train_set, cfg.clahe, cfg.cache_dir, cfg.distill_views, augment,
+                                    cfg.seed)
+        augment, views, soft_labels = distill.online_augment, distill.images, distill.log_probs
+        agreement = float((soft_labels.argmax(-1) == train_set.labels).mean())
+        log.info("distilling from %s on %d view(s) (agrees with %.1f%% of the training labels)", cfg.teacher,
+                 len(views), 100 * agreement)
     module = FerModule(model, cfg, class_weights)
-    data = FaceDataModule(train_set, splits.val, cfg.batch_size, cfg.augment(), cfg.weighted_sampler, soft_labels)
+    data = FaceDataModule(train_set, splits.val, cfg.batch_size, augment, cfg.weighted_sampler, soft_labels, views)
 
     use_cuda = cfg.accelerator in ("cuda", "gpu") or (cfg.accelerator == "auto" and torch.cuda.is_available())
     precision = {"auto": "bf16-mixed" if use_cuda else "32-true", "32": "32-true"}.get(cfg.precision, cfg.precision)

@@ -1,0 +1,56 @@
+"""The data module: training batches carry each face's drawn view with the teacher's output for that view;
+validation batches are the plain faces."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+from ferkit.train.augment import AugmentConfig
+from ferkit.train.datamodule import FaceDataModule
+
+
+def _pixels(x: torch.Tensor) -> torch.Tensor:
+    return x[:, 0].mul(255).round().to(torch.uint8)
+
+
+def _teacher_marking_views(num_views: int, n: int) -> np.ndarray:
+    """Teacher outputs whose argmax is the view number, so a batch shows which view each face came from."""
+    out = np.full((num_views, n, 7), -10.0, np.float32)
+    for view in range(num_views):
+        out[view, :, view] = 0.0
+    return out
+
+
+def test_each_face_travels_with_the_teacher_output_of_its_drawn_view(make_faces) -> None:
+    faces = make_faces(64)
+    views = np.stack([faces.images, 255 - faces.images, faces.images // 2])
+    dm = FaceDataModule(faces, faces, 16, AugmentConfig.none(), teacher_log_probs=_teacher_marking_views(3, 64),
+                        train_views=views)
+    dm.trainer = SimpleNamespace(training=True)
+    torch.manual_seed(0)
+    index = torch.arange(64)
+    x, labels, teacher = dm.on_after_batch_transfer((index, torch.from_numpy(faces.labels)), 0)
+    drawn = teacher.argmax(1)
+    assert set(drawn.tolist()) == {0, 1, 2}
+    assert torch.equal(_pixels(x), torch.from_numpy(views)[drawn, index])
+    assert torch.equal(labels, torch.from_numpy(faces.labels))
+
+
+def test_validation_batches_are_the_plain_faces_without_teacher(make_faces) -> None:
+    faces, val = make_faces(32), make_faces(20, seed=1)
+    dm = FaceDataModule(faces, val, 8, AugmentConfig(), teacher_log_probs=_teacher_marking_views(1, 32)[0])
+    batch = dm.on_after_batch_transfer((torch.arange(5), torch.from_numpy(val.labels[:5])), 0)
+    assert len(batch) == 2 and torch.equal(_pixels(batch[0]), torch.from_numpy(val.images[:5]))
+
+
+def test_views_and_teacher_outputs_must_match_the_faces(make_faces) -> None:
+    faces = make_faces(10)
+    with pytest.raises(ValueError, match="views"):
+        FaceDataModule(faces, faces, 4, AugmentConfig.none(), train_views=np.stack([faces.images[:9]] * 2))
+    with pytest.raises(ValueError, match="2 view"):
+        FaceDataModule(faces, faces, 4, AugmentConfig.none(), teacher_log_probs=_teacher_marking_views(3, 10),
+                       train_views=np.stack([faces.images] * 2))
