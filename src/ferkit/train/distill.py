@@ -52,31 +52,40 @@ def _class_columns(teacher: Classifier, classes: tuple[str, ...], name: str) -> 
     return [teacher.classes.index(c) for c in classes]
 
 
-def teacher_log_probs(teacher: str | Path, faces: FaceArrays, clahe: bool, cache_dir: Path | None) -> np.ndarray:
-    """Log-probabilities `[N, C]` of `teacher` on `faces`, over `faces.classes` (renormalised when the
-    teacher knows more classes). Cached under `cache_dir/teacher/` by teacher file and face pixels.
+@dataclass(frozen=True)
+class _Teacher:
+    """A loaded, checked teacher: its classifier, the output columns of the student's classes, and the
+    digest of its file (part of every cache key)."""
 
-    Raises:
-        ConfigError: the teacher lacks one of the classes or prepares faces differently (size, CLAHE).
-    """
+    model: Classifier
+    columns: list[int]
+    source: Path
+    digest: str
+
+
+def _load_teacher(teacher: str | Path, faces: FaceArrays, clahe: bool) -> _Teacher:
     model = load_classifier(teacher)
     if model.preprocess.input_size != faces.input_size or model.preprocess.clahe != clahe:
         raise ConfigError(f"teacher '{teacher}' expects {model.preprocess.input_size}px faces with clahe="
                           f"{model.preprocess.clahe}, but training uses {faces.input_size}px with clahe={clahe}")
-    columns = _class_columns(model, faces.classes, str(teacher))
     source = Path(model.info()["source"])
-    key = hashlib.sha256(f"{sha256_of(source)}:{columns}".encode() + faces.images.tobytes()).hexdigest()[:20]
-    cached = cache_dir / "teacher" / f"{source.stem}-{key}.npy" if cache_dir is not None else None
+    return _Teacher(model, _class_columns(model, faces.classes, str(teacher)), source, sha256_of(source))
+
+
+def _label(teacher: _Teacher, images: np.ndarray, cache_dir: Path | None) -> np.ndarray:
+    """The teacher's log-probabilities `[N, C]` on uint8 `images`, from the cache when it has them."""
+    key = hashlib.sha256(f"{teacher.digest}:{teacher.columns}".encode() + images.tobytes()).hexdigest()[:20]
+    cached = cache_dir / "teacher" / f"{teacher.source.stem}-{key}.npy" if cache_dir is not None else None
     if cached is not None and cached.is_file():
         log.info("teacher soft labels from cache %s", cached)
         return np.load(cached)
 
     start, probs = time.perf_counter(), []
-    for i in range(0, len(faces), CHUNK):
-        probs.append(model.predict(faces.images[i:i + CHUNK])[:, columns])
-        done = min(i + CHUNK, len(faces))
-        if len(probs) % 10 == 0 or done == len(faces):
-            log.info("teacher %s: %d/%d faces (%.0f faces/s)", source.name, done, len(faces),
+    for i in range(0, len(images), CHUNK):
+        probs.append(teacher.model.predict(images[i:i + CHUNK])[:, teacher.columns])
+        done = min(i + CHUNK, len(images))
+        if len(probs) % 10 == 0 or done == len(images):
+            log.info("teacher %s: %d/%d faces (%.0f faces/s)", teacher.source.name, done, len(images),
                      done / (time.perf_counter() - start))
     p = np.concatenate(probs).astype(np.float64)
     out = np.log(np.clip(p / p.sum(axis=1, keepdims=True), 1e-8, None)).astype(np.float32)
@@ -86,6 +95,16 @@ def teacher_log_probs(teacher: str | Path, faces: FaceArrays, clahe: bool, cache
         np.save(tmp, out)
         tmp.replace(cached)
     return out
+
+
+def teacher_log_probs(teacher: str | Path, faces: FaceArrays, clahe: bool, cache_dir: Path | None) -> np.ndarray:
+    """Log-probabilities `[N, C]` of `teacher` on `faces`, over `faces.classes` (renormalised when the
+    teacher knows more classes). Cached under `cache_dir/teacher/` by teacher file and face pixels.
+
+    Raises:
+        ConfigError: the teacher lacks one of the classes or prepares faces differently (size, CLAHE).
+    """
+    return _label(_load_teacher(teacher, faces, clahe), faces.images, cache_dir)
 
 
 @dataclass(frozen=True)
@@ -122,6 +141,6 @@ def distillation_data(teacher: str | Path, faces: FaceArrays, clahe: bool, cache
         images = augmented_views(faces, views, offline, seed)
     else:
         images = faces.images[None]
-    log_probs = np.stack([teacher_log_probs(teacher, replace(faces, images=view), clahe, cache_dir)
-                          for view in images])
+    loaded = _load_teacher(teacher, faces, clahe)  # once: loading and hashing the file is the same for all views
+    log_probs = np.stack([_label(loaded, view, cache_dir) for view in images])
     return DistillData(images, log_probs, online)
