@@ -31,13 +31,13 @@ RECIPES: dict[str, dict[str, Any]] = {
         "teacher": "base", "distill_weight": 0.5, "distill_temperature": 4.0,
     },
     # Second stage of the shipped `small`: `ferkit train --recipe small_views --init-from RUN_OF_SMALL`.
-    # The teacher labels 3 views of each face (the face + 2 augmented copies), so input and soft label match.
+    # The teacher labels 5 views of each face (the face + 4 augmented copies), so input and soft label match.
     "small_views": {
         "model": "small", "epochs": 40, "batch_size": 128, "optimizer": "adamw", "lr": 1e-3,
         "weight_decay": 0.05, "scheduler": "cosine", "warmup_epochs": 1, "label_smoothing": 0.1,
         "early_stop_patience": 0, "aug_flip": 0.5, "aug_rotate": 10.0, "aug_scale": 0.1, "aug_shift": 0.1,
         "aug_brightness": 0.2, "aug_contrast": 0.2, "aug_erase": 0.1,
-        "teacher": "base", "distill_weight": 0.5, "distill_temperature": 4.0, "distill_views": 3,
+        "teacher": "base", "distill_weight": 0.5, "distill_temperature": 4.0, "distill_views": 5,
     },
     # The two Keras-style models of the classic FER2013 study: Adam, plateau schedule, early stopping.
     "cnn": {"model": "cnn", "epochs": 60, "batch_size": 64, "optimizer": "adam", "lr": 1e-3, "scheduler": "plateau",
