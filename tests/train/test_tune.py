@@ -16,7 +16,7 @@ from ferkit.apps.cli import main
 from ferkit.errors import ConfigError
 from ferkit.train.config import TrainConfig
 from ferkit.train.run import train
-from ferkit.train.tune import TuneConfig, load_best_config, trial_train_config, tune
+from ferkit.train.tune import TuneConfig, load_best_config, prune_warmup_epochs, trial_train_config, tune
 
 
 def _cfg(data: Path, study_dir: Path, **kw) -> TuneConfig:
@@ -106,3 +106,10 @@ def test_aug_strength_scales_every_magnitude_and_caps_erasing() -> None:
 def test_bad_search_space_is_a_config_error(bad: dict) -> None:
     with pytest.raises(ConfigError, match=next(iter(bad))):
         TuneConfig(**bad)
+
+
+def test_pruning_waits_one_epoch_past_the_recipes_lr_warmup() -> None:
+    base = TrainConfig(warmup_epochs=3)
+    assert prune_warmup_epochs(TuneConfig(), base) == 4
+    assert prune_warmup_epochs(TuneConfig(), TrainConfig(warmup_epochs=0)) == 2
+    assert prune_warmup_epochs(TuneConfig(prune_warmup_epochs=1), base) == 1

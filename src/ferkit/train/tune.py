@@ -74,7 +74,8 @@ class TuneConfig:
         (0.0, 1.5), "range of the factor on the recipe's rotation, scale, shift, brightness, contrast and erasing")
     # pruning (Optuna's MedianPruner on each epoch's val_acc)
     prune_startup_trials: int = option(3, "trials that always run to the end before any is pruned")
-    prune_warmup_epochs: int = option(2, "epochs every trial runs before it can be pruned")
+    prune_warmup_epochs: int | None = option(
+        None, "epochs every trial runs before it can be pruned (unset: the recipe's LR warm-up + 1, at least 2)")
     # passed through to every trial
     data: Path | None = _passed("data")
     classes: tuple[str, ...] | None = _passed("classes")
@@ -143,6 +144,14 @@ def trial_train_config(base: TrainConfig, params: dict[str, Any], run_dir: Path)
         aug_erase=min(1.0, base.aug_erase * s), run_dir=run_dir)
 
 
+def prune_warmup_epochs(cfg: TuneConfig, base: TrainConfig) -> int:
+    """Epochs before pruning may stop a trial. By default one past the LR warm-up: during warm-up trials differ
+    more in how fast they warm up than in where they end (docs/TUNING.md, trials 6 and 10 of our search)."""
+    if cfg.prune_warmup_epochs is not None:
+        return cfg.prune_warmup_epochs
+    return max(2, base.warmup_epochs + 1)
+
+
 def _suggest(trial: optuna.Trial, cfg: TuneConfig) -> dict[str, Any]:
     return {
         "lr": trial.suggest_float("lr", *cfg.lr_range, log=True),
@@ -158,7 +167,7 @@ def create_study_dir(cfg: TuneConfig, model: str) -> Path:
     return prepare_output_dir(cfg.study_dir, cfg.resume, STUDY_DB, "runs/tune", model, "--study-dir")
 
 
-def _open_study(cfg: TuneConfig, study_dir: Path, pruner: optuna.pruners.BasePruner | None) -> optuna.Study:
+def _open_study(cfg: TuneConfig, study_dir: Path, pruner: optuna.pruners.BasePruner) -> optuna.Study:
     """Create (or load, when resuming) the SQLite-backed study. A resumed study's sampler is seeded past the
     trials it already holds, so it does not replay their random start-up points; trials a killed process
     left RUNNING are marked FAIL and their parameters queued again."""
@@ -167,8 +176,7 @@ def _open_study(cfg: TuneConfig, study_dir: Path, pruner: optuna.pruners.BasePru
     study = optuna.create_study(
         storage=storage, study_name=STUDY_NAME, direction="maximize", load_if_exists=cfg.resume,
         sampler=optuna.samplers.TPESampler(seed=cfg.seed + len(earlier)),
-        pruner=pruner or optuna.pruners.MedianPruner(n_startup_trials=cfg.prune_startup_trials,
-                                                     n_warmup_steps=cfg.prune_warmup_epochs))
+        pruner=pruner)
     for trial in earlier:
         if trial.state == TrialState.RUNNING:
             storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
@@ -225,11 +233,14 @@ def tune(cfg: TuneConfig, pruner: optuna.pruners.BasePruner | None = None) -> Tu
     """
     base = base_train_config(cfg)
     study_dir = create_study_dir(cfg, base.model)
+    warmup = prune_warmup_epochs(cfg, base)
+    pruner = pruner or optuna.pruners.MedianPruner(n_startup_trials=cfg.prune_startup_trials,
+                                                   n_warmup_steps=warmup)
     study = _open_study(cfg, study_dir, pruner)
     finished = (TrialState.COMPLETE, TrialState.PRUNED)
     remaining = cfg.n_trials - len(study.get_trials(states=finished))
-    log.info("study %s: %d trial(s) to run, %d epochs each, model %s", study_dir, max(remaining, 0), cfg.epochs,
-             base.model)
+    log.info("study %s: %d trial(s) to run, %d epochs each, model %s, first pruning check after epoch %d", study_dir,
+             max(remaining, 0), cfg.epochs, base.model, warmup)
     if remaining > 0:
         study.optimize(_objective(cfg, base, study_dir), n_trials=remaining, timeout=cfg.timeout_s or None,
                        callbacks=[_log_trial])
