@@ -51,6 +51,8 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type, skip: tuple
         tp = hints[f.name]
         flag = "--" + f.name.replace("_", "-")
         help_text = f.metadata.get("help", "")
+        if "bounds" in f.metadata:
+            help_text += f"; in {f.metadata['bounds'].text}"
         base, _ = _base_type(tp)
         if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             parser.add_argument(flag, dest=f.name, type=_parser_for(tp), required=True, help=help_text)

@@ -20,7 +20,7 @@ from typing import Literal, Protocol, get_args
 import cv2
 import numpy as np
 
-from ferkit.errors import ModelError
+from ferkit.errors import ConfigError, ModelError
 from ferkit.inference.download import YUNET, fetch
 from ferkit.inference.runtime import create_session
 from ferkit.inference.types import Box, Detection
@@ -184,9 +184,14 @@ def create_detector(name: DetectorName = "auto", *, score_threshold: float = 0.7
 
     Raises:
         ModelError: an unknown name, or "yunet" when its model cannot be found or fetched.
+        ConfigError: a threshold or size out of range (OpenCV would fail later with a bare assertion).
     """
     if name not in DETECTOR_NAMES:
         raise ModelError(f"unknown detector '{name}'; choose one of {', '.join(DETECTOR_NAMES)}")
+    if not 0.0 <= score_threshold <= 1.0:
+        raise ConfigError(f"score_threshold must be in [0, 1], got {score_threshold}")
+    if min_face < 0 or max_side < 32:
+        raise ConfigError(f"min_face must be >= 0 and max_side >= 32, got {min_face} and {max_side}")
     if name == "haar":
         return HaarDetector(min_face=min_face, max_side=max_side)
     try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ferkit.errors import ConfigError
 from ferkit.inference.types import Box, FacePrediction
 
 
@@ -38,7 +39,11 @@ class IoUTracker:
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.smoothing < 1.0:
-            raise ValueError(f"smoothing must be in [0, 1), got {self.smoothing}")
+            raise ConfigError(f"smoothing must be in [0, 1), got {self.smoothing}")
+        if not 0.0 < self.iou_threshold <= 1.0:
+            raise ConfigError(f"iou_threshold must be in (0, 1], got {self.iou_threshold}")
+        if self.max_missed < 0:
+            raise ConfigError(f"max_missed must be >= 0, got {self.max_missed}")
 
     def update(self, faces: list[FacePrediction]) -> list[FacePrediction]:
         """The faces of one frame, each with a `track_id` (and smoothed probabilities), in the same order."""

@@ -60,8 +60,8 @@ def create_run_dir(cfg: TrainConfig) -> Path:
 
 def _data_config(cfg: TrainConfig) -> DataConfig:
     return DataConfig(path=cfg.data, classes=cfg.classes, extra_classes=cfg.extra_classes,
-                      input_size=cfg.input_size, clahe=cfg.clahe, val_fraction=cfg.val_fraction, seed=cfg.seed,
-                      cache_dir=cfg.cache_dir)
+                      input_size=cfg.input_size, clahe=cfg.clahe, denoise=cfg.denoise, val_fraction=cfg.val_fraction,
+                      seed=cfg.seed, skip_bad=cfg.skip_bad, cache_dir=cfg.cache_dir)
 
 
 def _build_model(cfg: TrainConfig, classes: tuple[str, ...]) -> nn.Module:
@@ -137,7 +137,7 @@ def train(cfg: TrainConfig, callbacks: Sequence[L.Callback] = ()) -> TrainResult
     if use_cuda and cfg.channels_last:
         model.to(memory_format=torch.channels_last)
     meta = ModelMeta(model_name=model.model_name, model_args=model.model_args, classes=classes,
-                     preprocess=PreprocessConfig(cfg.input_size, cfg.clahe),
+                     preprocess=PreprocessConfig(cfg.input_size, cfg.clahe, cfg.denoise),
                      train_config={**cfg.to_dict(), "data_description": splits.description})
     history = EpochHistory(run_dir)
     run_callbacks: list[L.Callback] = [

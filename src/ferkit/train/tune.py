@@ -28,7 +28,7 @@ import lightning as L
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from ferkit.config_fields import option
+from ferkit.config_fields import check_bounds, option
 from ferkit.errors import ConfigError
 from ferkit.train.config import TrainConfig
 from ferkit.train.outdir import prepare_output_dir
@@ -61,7 +61,7 @@ class TuneConfig:
 
     recipe: str | None = option(None, "recipe every trial starts from (see `ferkit train --recipe`); unset: defaults")
     n_trials: int = option(20, "finished trials the study should hold (a resumed study counts its earlier ones)")
-    timeout_s: float = option(0.0, "stop starting new trials after this many seconds (0 = no limit)")
+    timeout_s: float = option(0.0, "stop starting new trials after this many seconds (0 = no limit)", "[0, inf)")
     epochs: int = option(10, "epochs per trial (short runs rank settings; retrain the best with the recipe's epochs)")
     study_dir: Path | None = option(None, "output folder (default: runs/tune/<time>-<model>; never overwritten)")
     resume: bool = option(False, "continue the study in --study-dir; trials a crash left running are retried")
@@ -73,9 +73,10 @@ class TuneConfig:
     aug_strength_range: tuple[float, ...] = option(
         (0.0, 1.5), "range of the factor on the recipe's rotation, scale, shift, brightness, contrast and erasing")
     # pruning (Optuna's MedianPruner on each epoch's val_acc)
-    prune_startup_trials: int = option(3, "trials that always run to the end before any is pruned")
+    prune_startup_trials: int = option(3, "trials that always run to the end before any is pruned", "[0, inf)")
     prune_warmup_epochs: int | None = option(
-        None, "epochs every trial runs before it can be pruned (unset: the recipe's LR warm-up + 1, at least 2)")
+        None, "epochs every trial runs before it can be pruned (unset: the recipe's LR warm-up + 1, at least 2)",
+        "[0, inf)")
     # passed through to every trial
     data: Path | None = _passed("data")
     classes: tuple[str, ...] | None = _passed("classes")
@@ -86,6 +87,7 @@ class TuneConfig:
     precision: Literal["auto", "32", "bf16-mixed", "16-mixed"] | None = _passed("precision")
 
     def __post_init__(self) -> None:
+        check_bounds(self)
         for name, log_scale in (("lr_range", True), ("weight_decay_range", True), ("aug_strength_range", False)):
             low_high = getattr(self, name)
             if len(low_high) != 2 or low_high[0] < 0 or low_high[0] > low_high[1] or (log_scale and low_high[0] == 0):

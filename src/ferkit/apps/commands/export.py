@@ -9,29 +9,32 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ferkit.apps.config_args import add_config_arguments, config_from_args
+from ferkit.config_fields import check_bounds, option
 
 
 @dataclass(frozen=True)
 class ExportConfig:
-    opset: int = field(default=18, metadata={"help": "ONNX opset version"})
-    int8: bool = field(default=False, metadata={"help": "also write an int8-quantised <name>.int8.onnx"})
-    calibration_data: Path | None = field(default=None, metadata={
-        "help": "data set whose training faces calibrate static int8 quantisation; unset = dynamic quantisation"})
-    calibration_faces: int = field(default=512, metadata={"help": "training faces used for calibration"})
-    eval_data: Path | None = field(default=None, metadata={
-        "help": "data set on which to report the int8 accuracy change (e.g. ../shared/data/fer2013)"})
-    eval_split: str = field(default="PublicTest", metadata={"help": "split of --eval-data to evaluate on"})
-    fp16_weights: bool = field(default=False, metadata={
-        "help": "store weights as float16 (half the file; compute stays float32; re-measure accuracy)"})
-    parity_atol: float = field(default=1e-3, metadata={"help": "largest tolerated torch-vs-ONNX logit difference"})
-    flip_tta: bool = field(default=False, metadata={
-        "help": "average each model over the face and its mirror image inside the exported graph"})
+    opset: int = option(18, "ONNX opset version", "[7, inf)")
+    int8: bool = option(False, "also write an int8-quantised <name>.int8.onnx")
+    calibration_data: Path | None = option(
+        None, "data set whose training faces calibrate static int8 quantisation; unset = dynamic quantisation")
+    calibration_faces: int = option(512, "training faces used for calibration", "[1, inf)")
+    eval_data: Path | None = option(None, "data set on which to report the int8 accuracy change "
+                                          "(e.g. ../shared/data/fer2013)")
+    eval_split: str = option("PublicTest", "split of --eval-data to evaluate on")
+    fp16_weights: bool = option(False, "store weights as float16 (half the file; compute stays float32; "
+                                       "re-measure accuracy)")
+    parity_atol: float = option(1e-3, "largest tolerated torch-vs-ONNX logit difference", "(0, inf)")
+    flip_tta: bool = option(False, "average each model over the face and its mirror image inside the exported graph")
+
+    def __post_init__(self) -> None:
+        check_bounds(self)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TextIO
 
@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from ferkit.apps.config_args import add_config_arguments, config_from_args
+from ferkit.config_fields import check_bounds, option
 from ferkit.constants import ENV_CACHE_DIR, ENV_YUNET_PATH
 from ferkit.errors import FerkitError, ImageReadError
 from ferkit.inference import Recognizer, load_image, sample_image_path
@@ -34,18 +35,19 @@ from ferkit.inference.images import IMAGE_SUFFIXES
 class RecognizerConfig:
     """How to build the Recognizer (shared by predict, video and webcam)."""
 
-    model: str = field(default="base", metadata={"help": "bundled model name, .onnx file or ferkit model file"})
-    detector: Literal["auto", "yunet", "yunet-ort", "haar"] = field(default="auto", metadata={
-        "help": "face detector; auto = YuNet on ONNX Runtime, or the Haar cascade when YuNet cannot be "
-                "downloaded; yunet = YuNet on OpenCV's FaceDetectorYN"})
-    score_threshold: float = field(default=0.7, metadata={"help": "minimum detector score of a face"})
-    min_face: int = field(default=20, metadata={"help": "smallest face side kept, pixels"})
-    align: bool = field(default=True, metadata={"help": "rotate faces upright from the eye landmarks"})
-    yunet_path: Path | None = field(default=None, metadata={
-        "help": f"YuNet .onnx to use instead of downloading it (env {ENV_YUNET_PATH})"})
-    cache_dir: Path | None = field(default=None, metadata={
-        "help": f"download cache (env {ENV_CACHE_DIR}; else ~/.cache/ferkit)"})
-    download: bool = field(default=True, metadata={"help": "allow downloading the YuNet model on first use"})
+    model: str = option("base", "bundled model name, .onnx file or ferkit model file")
+    detector: Literal["auto", "yunet", "yunet-ort", "haar"] = option(
+        "auto", "face detector; auto = YuNet on ONNX Runtime, or the Haar cascade when YuNet cannot be "
+                "downloaded; yunet = YuNet on OpenCV's FaceDetectorYN")
+    score_threshold: float = option(0.7, "minimum detector score of a face", "[0, 1]")
+    min_face: int = option(20, "smallest face side kept, pixels", "[0, inf)")
+    align: bool = option(True, "rotate faces upright from the eye landmarks")
+    yunet_path: Path | None = option(None, f"YuNet .onnx to use instead of downloading it (env {ENV_YUNET_PATH})")
+    cache_dir: Path | None = option(None, f"download cache (env {ENV_CACHE_DIR}; else ~/.cache/ferkit)")
+    download: bool = option(True, "allow downloading the YuNet model on first use")
+
+    def __post_init__(self) -> None:
+        check_bounds(self)
 
 
 def add_recognizer_arguments(parser: argparse.ArgumentParser) -> None:
@@ -65,9 +67,9 @@ def create_recognizer(args: argparse.Namespace) -> Recognizer:
 
 @dataclass(frozen=True)
 class PredictConfig:
-    out: Path | None = field(default=None, metadata={"help": "folder for annotated copies of the images"})
-    jsonl: Path | None = field(default=None, metadata={"help": "write the JSON lines to this file, not stdout"})
-    sample: bool = field(default=False, metadata={"help": "also run on ferkit's bundled sample photo"})
+    out: Path | None = option(None, "folder for annotated copies of the images (never one of the inputs' folders)")
+    jsonl: Path | None = option(None, "write the JSON lines to this file, not stdout")
+    sample: bool = option(False, "also run on ferkit's bundled sample photo")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

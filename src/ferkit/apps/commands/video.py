@@ -12,11 +12,12 @@ import json
 import sys
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ferkit.apps.commands.predict import add_recognizer_arguments, create_recognizer
 from ferkit.apps.config_args import add_config_arguments, config_from_args
+from ferkit.config_fields import check_bounds, option
 from ferkit.inference import IoUTracker
 from ferkit.inference.draw import annotate
 from ferkit.inference.timeline import TimelineRow, plot_timeline, summarize, write_csv
@@ -25,16 +26,19 @@ from ferkit.inference.video import FpsMeter, VideoSink, VideoSource
 
 @dataclass(frozen=True)
 class VideoConfig:
-    out: Path | None = field(default=None, metadata={"help": "annotated video to write (.mp4)"})
-    csv: Path | None = field(default=None, metadata={"help": "timeline CSV: one row per analysed frame and face"})
-    plot: Path | None = field(default=None, metadata={"help": "PNG plot of each face's emotions over time"})
-    summary: Path | None = field(default=None, metadata={"help": "write the per-face summary JSON here, not stdout"})
-    every: int = field(default=1, metadata={"help": "analyse every N-th frame (others reuse the last result)"})
-    smoothing: float = field(default=0.0, metadata={
-        "help": "weight of a face's past probabilities in their moving average, 0 (none) to <1"})
-    iou_threshold: float = field(default=0.3, metadata={"help": "box overlap that continues a face's track"})
-    max_missed: int = field(default=10, metadata={"help": "analysed frames a face may vanish and keep its id"})
-    progress: bool = field(default=True, metadata={"help": "show a progress line with frames/s on stderr"})
+    out: Path | None = option(None, "annotated video to write (.mp4)")
+    csv: Path | None = option(None, "timeline CSV: one row per analysed frame and face, written as it goes")
+    plot: Path | None = option(None, "PNG plot of each face's emotions over time")
+    summary: Path | None = option(None, "write the per-face summary JSON here, not stdout")
+    every: int = option(1, "analyse every N-th frame (others reuse the last result)", "[1, inf)")
+    smoothing: float = option(0.0, "weight of a face's past probabilities in their moving average, 0 = none",
+                              "[0, 1)")
+    iou_threshold: float = option(0.3, "box overlap that continues a face's track", "(0, 1]")
+    max_missed: int = option(10, "analysed frames a face may vanish and keep its id", "[0, inf)")
+    progress: bool = option(True, "show a progress line with frames/s on stderr")
+
+    def __post_init__(self) -> None:
+        check_bounds(self)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

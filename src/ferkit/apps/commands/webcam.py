@@ -11,12 +11,13 @@ import json
 import logging
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import cv2
 
 from ferkit.apps.commands.predict import add_recognizer_arguments, create_recognizer
 from ferkit.apps.config_args import add_config_arguments, config_from_args
+from ferkit.config_fields import check_bounds, option
 from ferkit.inference import IoUTracker
 from ferkit.inference.draw import annotate
 from ferkit.inference.video import FpsMeter, VideoSource
@@ -29,11 +30,14 @@ _QUIT_KEYS = (ord("q"), 27)  # q, Esc
 
 @dataclass(frozen=True)
 class WebcamConfig:
-    device: str = field(default="0", metadata={"help": "camera index, or a video file to replay as if live"})
-    headless: bool = field(default=False, metadata={"help": "print JSON lines instead of opening a window"})
-    max_frames: int = field(default=0, metadata={"help": "stop after this many frames; 0 = run until quit"})
-    smoothing: float = field(default=0.6, metadata={
-        "help": "weight of a face's past probabilities in their moving average (steadier labels)"})
+    device: str = option("0", "camera index, or a video file to replay as if live")
+    headless: bool = option(False, "print JSON lines instead of opening a window")
+    max_frames: int = option(0, "stop after this many frames; 0 = run until quit", "[0, inf)")
+    smoothing: float = option(0.6, "weight of a face's past probabilities in their moving average (steadier labels)",
+                              "[0, 1)")
+
+    def __post_init__(self) -> None:
+        check_bounds(self)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
