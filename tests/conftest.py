@@ -58,3 +58,24 @@ def tiny_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("tiny")
     model_file = save_model(folder / "model.pt", model, ModelMeta("test_tiny", model.model_args, EMOTIONS))
     return export_onnx(model_file, folder / "model.onnx").onnx_path
+
+
+def write_png_header(path: Path, width: int, height: int) -> Path:
+    """A small, valid-looking PNG whose header claims `width` x `height` RGB pixels (a decompression bomb when
+    large): signature, IHDR, one IDAT of a few zero rows, IEND."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    idat = zlib.compress(b"\0" * (3 * width + 1) * 4)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+    return path
+
+
+@pytest.fixture
+def png_header() -> object:
+    """`write_png_header` as a fixture, for tests in any folder."""
+    return write_png_header

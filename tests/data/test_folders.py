@@ -122,6 +122,13 @@ def test_bad_file_is_named_with_its_problem(kaggle_folder, name, content, proble
     assert str(bad) in str(info.value)
 
 
+def test_a_decompression_bomb_in_a_class_folder_is_named_and_skippable(kaggle_folder, png_header):
+    bomb = png_header(kaggle_folder / "train" / "fear" / "Training_9997.png", 30_000, 30_000)
+    with pytest.raises(DataError, match=rf"{bomb.name}: .*the limit is 50,000,000 pixels"):
+        read_image_folders(kaggle_folder, PREP)
+    assert len(read_image_folders(kaggle_folder, PREP, skip_bad=True).skipped) == 1
+
+
 def test_skip_bad_skips_and_counts_bad_files(kaggle_folder):
     (kaggle_folder / "train" / "fear" / "Training_9998.jpg").write_bytes(b"")
     (kaggle_folder / "train" / "sad" / "readme.txt").write_text("hello")

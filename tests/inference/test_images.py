@@ -38,6 +38,41 @@ def test_16_bit_and_float_arrays_are_scaled_to_8_bit():
     assert np.array_equal(load_image(BGR / 255.0), BGR)
 
 
+@pytest.mark.parametrize("convert", [lambda a: a.astype(float), lambda a: a.astype(np.float32),
+                                     lambda a: a.astype(np.int64), lambda a: a.astype(np.int32) << 8],
+                         ids=["float64 0..255", "float32 0..255", "int64 0..255", "int32 0..65535"])
+def test_wide_arrays_are_read_by_their_value_range(convert):
+    assert np.array_equal(load_image(convert(BGR)), BGR)
+
+
+def test_pil_32_bit_integer_and_float_images_are_read_by_their_value_range():
+    gray = BGR[:, :, 1]
+    wide = Image.fromarray(gray.astype(np.int32) << 8)  # mode 'I', 0..65535
+    assert wide.mode == "I" and np.array_equal(load_image(wide)[:, :, 0], gray)
+    floats = Image.fromarray(gray.astype(np.float32) / 255)  # mode 'F', 0..1
+    assert floats.mode == "F" and np.array_equal(load_image(floats)[:, :, 0], gray)
+
+
+@pytest.mark.parametrize("array, found", [
+    (np.full((4, 4), -0.5), r"-0.5\.\.-0.5; expected 0\.\.1 or 0\.\.255"),
+    (np.full((4, 4), 300.0), r"300.0\.\.300.0"),
+    (np.array([[0.2, np.nan]]), "nan"),
+    (np.full((4, 4), 70_000, np.int64), r"70000\.\.70000; expected 0\.\.255 or 0\.\.65535"),
+    (np.full((4, 4), -1, np.int16), "-1"),
+])
+def test_values_outside_every_range_are_refused_naming_the_range(array, found):
+    with pytest.raises(ImageReadError, match=found):
+        load_image(array)
+
+
+def test_a_decompression_bomb_file_is_refused_from_its_header(tmp_path: Path, png_header):
+    path = png_header(tmp_path / "bomb.png", 30_000, 30_000)
+    with pytest.raises(ImageReadError, match=r"bomb\.png: .*900,000,000 pixels|bomb\.png: Image size"):
+        load_image(path)
+    with pytest.raises(ImageReadError, match=r"big\.png: PNG image of 8000x8000 = 64,000,000 pixels"):
+        load_image(png_header(tmp_path / "big.png", 8000, 8000))
+
+
 @pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "P", "I;16"])
 def test_pil_images_of_every_common_mode(mode):
     pil = Image.fromarray(BGR[:, :, ::-1].copy())
@@ -73,7 +108,7 @@ def test_unreadable_and_missing_files_raise_naming_the_file(tmp_path: Path):
 
 
 @pytest.mark.parametrize("array", [np.zeros((0, 5, 3), np.uint8), np.zeros((4, 4, 2), np.uint8),
-                                   np.zeros((4, 4), np.int64)])
+                                   np.zeros((4, 4), bool)])
 def test_arrays_that_are_not_images_raise(array):
     with pytest.raises(ImageReadError):
         load_image(array)

@@ -45,6 +45,10 @@ def _image_kinds(bgr: np.ndarray) -> dict[str, tuple[object, str]]:
         "pil rgb": (Image.fromarray(rgb), "bgr"),
         "pil rgba": (Image.fromarray(rgb).convert("RGBA"), "bgr"),
         "pil gray": (Image.fromarray(gray), "bgr"),
+        "float 0..255 (img.astype(float))": (bgr.astype(float), "bgr"),
+        "float 0..1": (bgr / 255.0, "bgr"),
+        "int64 0..255": (bgr.astype(np.int64), "bgr"),
+        "pil 'I' 0..65535": (Image.fromarray(gray.astype(np.int32) * 257), "bgr"),
     }
 
 

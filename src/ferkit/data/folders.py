@@ -23,7 +23,8 @@ from ferkit.constants import EMOTIONS
 from ferkit.data.arrays import FaceArrays
 from ferkit.data.labels import normalise_label
 from ferkit.data.source import UNSPLIT, BadInputs, SourceData
-from ferkit.errors import DataError
+from ferkit.errors import DataError, ImageReadError
+from ferkit.transforms.decode import decode
 from ferkit.transforms.preprocess import PreprocessConfig, prepare_face
 
 logger = logging.getLogger(__name__)
@@ -55,12 +56,13 @@ def read_image(path: Path, preprocess: PreprocessConfig) -> np.ndarray:
     """Decode any image OpenCV reads (8/16 bit, gray/BGR/BGRA) into a prepared uint8 face.
 
     Raises:
-        DataError: naming the file, when it is empty, not an image, or cannot be decoded.
+        DataError: naming the file, when it is empty, not an image, over the pixel limit, or cannot be decoded.
     """
     data = np.fromfile(path, dtype=np.uint8)  # np.fromfile + imdecode also handles non-ASCII paths
-    if data.size == 0:
-        raise DataError(f"{path}: empty (0-byte) file")
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    try:
+        image = decode(data, str(path), cv2.IMREAD_UNCHANGED)
+    except ImageReadError as exc:  # empty, over the pixel limit, or a decoder error
+        raise DataError(str(exc)) from exc
     if image is None:
         if path.suffix.lower() not in IMAGE_SUFFIXES:
             raise DataError(f"{path}: not an image file (only images may sit in a class folder)")

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from ferkit.errors import ImageReadError
+from ferkit.transforms.decode import MAX_PIXELS, decode
 from ferkit.transforms.preprocess import to_uint8
 
 ColorOrder = Literal["bgr", "rgb"]
@@ -23,30 +24,33 @@ ImageInput = Any  # str | Path | np.ndarray | PIL.Image.Image; PIL stays an opti
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm")
 
 
-def read_image(path: str | Path) -> np.ndarray:
+def read_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Read an image file as BGR uint8 (EXIF orientation applied; 16-bit scaled to 8; alpha dropped).
 
     Raises:
-        ImageReadError: the file is missing or is not an image OpenCV or Pillow can decode.
+        ImageReadError: naming the file, when it is missing, empty, larger than `max_pixels` by its header
+            (checked before decoding), or not an image OpenCV or Pillow can decode.
     """
     path = Path(path)
     try:
         data = np.fromfile(path, np.uint8)
     except OSError as exc:
         raise ImageReadError(f"{path}: cannot read file ({exc.strerror or exc})") from exc
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    image = decode(data, str(path), cv2.IMREAD_COLOR, max_pixels)
     if image is None:
         image = _read_with_pillow(path)  # formats OpenCV lacks (e.g. animated GIF)
     return image
 
 
 def _read_with_pillow(path: Path) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     try:
         with Image.open(path) as im:
             return pil_to_bgr(im)
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except ImageReadError:
+        raise
+    except Exception as exc:  # Pillow's format plugins raise many types on corrupt data
         raise ImageReadError(f"{path}: not a readable image") from exc
 
 
@@ -54,6 +58,8 @@ def pil_to_bgr(image: Any) -> np.ndarray:
     """A PIL image (any mode: L, RGB, RGBA, P, I;16, ...) as BGR uint8."""
     if image.mode.startswith("I;16"):
         return to_bgr(np.array(image, dtype=np.uint16))
+    if image.mode in ("I", "F"):  # 32-bit integer or float pixels: read by their value range (`to_bgr`)
+        return to_bgr(np.asarray(image))
     if image.mode not in ("L", "RGB", "RGBA"):
         image = image.convert("RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB")
     return to_bgr(np.asarray(image), color="rgb")
@@ -62,8 +68,8 @@ def pil_to_bgr(image: Any) -> np.ndarray:
 def to_bgr(image: np.ndarray, color: ColorOrder = "bgr") -> np.ndarray:
     """An array in any common layout as BGR uint8 `HxWx3`.
 
-    Accepts gray `HxW`/`HxWx1`, 3-channel and 4-channel (alpha dropped) arrays in `color` order, as
-    uint8, uint16 (scaled by 1/256) or float on 0..1.
+    Accepts gray `HxW`/`HxWx1`, 3-channel and 4-channel (alpha dropped) arrays in `color` order: uint8,
+    uint16 (scaled by 1/256), other integers and floats by their value range (see `to_uint8`).
 
     Raises:
         ImageReadError: empty arrays, or shapes and dtypes that are not an image.

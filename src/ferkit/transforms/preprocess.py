@@ -37,11 +37,17 @@ class PreprocessConfig:
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
-    """`image` as uint8 with its layout unchanged: uint16 scaled by 1/256, float taken as 0..1; a trailing
-    single channel is dropped (`HxWx1` -> `HxW`).
+    """`image` as uint8 with its layout unchanged; a trailing single channel is dropped (`HxWx1` -> `HxW`).
+
+    Values are read by one rule, so that no range turns silently into a white or black image (and "no faces"):
+    - uint8 as is; uint16 is 16-bit, scaled by 1/256;
+    - other integer types (int32 from PIL's 'I' mode, int64 from Python lists): 0..255 as 8-bit, else
+      0..65535 as 16-bit;
+    - float: all values within 0..1 are scaled by 255; otherwise 0..255 is taken as is (`img.astype(float)`).
 
     Raises:
-        ImageReadError: empty arrays and dtypes that are not an image's.
+        ImageReadError: empty arrays, boolean or complex dtypes, and values outside those ranges (negative,
+            NaN or infinite, above 65535 or 255.0), naming the range found.
     """
     if not isinstance(image, np.ndarray):
         raise TypeError(f"expected a numpy array, got {type(image).__name__}")
@@ -49,11 +55,25 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
         raise ImageReadError(f"empty image array (shape {image.shape})")
     if image.dtype == np.uint16:
         image = (image >> 8).astype(np.uint8)
-    elif np.issubdtype(image.dtype, np.floating):
-        image = np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
     elif image.dtype != np.uint8:
-        raise ImageReadError(f"unsupported image dtype {image.dtype} (expected uint8, uint16 or float 0..1)")
+        image = _rescale(image)
     return image[:, :, 0] if image.ndim == 3 and image.shape[2] == 1 else image
+
+
+def _rescale(image: np.ndarray) -> np.ndarray:
+    """uint8 from an integer or float array of another width, by `to_uint8`'s rule."""
+    is_int = np.issubdtype(image.dtype, np.integer)
+    if not (is_int or np.issubdtype(image.dtype, np.floating)):
+        raise ImageReadError(f"unsupported image dtype {image.dtype} (expected integers or floats)")
+    low, high = image.min(), image.max()
+    if is_int and low >= 0 and high <= 65535:
+        return (image if high <= 255 else image >> 8).astype(np.uint8)
+    if not is_int and np.isfinite(low) and np.isfinite(high) and low >= 0 and high <= 255:
+        scale = 255.0 if high <= 1.0 else 1.0
+        return np.clip(image * scale + 0.5, 0, 255).astype(np.uint8)
+    expected = "0..255 or 0..65535" if is_int else "0..1 or 0..255"
+    raise ImageReadError(f"{image.dtype} image values span {low}..{high}; expected {expected} "
+                         "(convert or rescale the array to one of these)")
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
