@@ -28,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ferkit.apps.service import create_app
     from ferkit.apps.service.logs import JsonLineFormatter
+    from ferkit.apps.service.server import uvicorn_config
 
     options = {f.name: getattr(args, f.name) for f in dataclasses.fields(ServeConfig)
                if getattr(args, f.name, None) is not None}
@@ -40,14 +41,11 @@ def run(args: argparse.Namespace) -> int:
     log.info("serving on http://%s:%d (web page at /, API docs at /docs, API key %s)", config.host, config.port,
              "required" if config.api_key else "not required")
     app = create_app(config)
-    server = uvicorn.Server(uvicorn.Config(
+    server = uvicorn.Server(uvicorn_config(
         app,
-        host=config.host,
-        port=config.port,
+        config,
         log_config=None,  # keep the JSON handlers set above
         access_log=False,  # ferkit.access logs each request with its latency instead
-        limit_concurrency=config.max_connections,
-        ws_max_size=config.max_upload_bytes,
     ))
     try:
         server.run()
