@@ -87,3 +87,64 @@ def test_same_file_names_from_two_folders_do_not_overwrite(model_args: list[str]
 def test_unknown_model_is_a_clear_error(capsys: pytest.CaptureFixture):
     assert main(["predict", "--sample", "--model", "nope", "--detector", "haar"]) == 2
     assert "unknown model 'nope'" in capsys.readouterr().err
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_out_folder_holding_the_inputs_is_refused_and_nothing_is_touched(model_args: list[str], images: Path,
+                                                                         capsys: pytest.CaptureFixture):
+    before = _snapshot(images)
+    assert main(["predict", str(images), "--out", str(images), *model_args]) == 2
+    captured = capsys.readouterr()
+    assert f"--out {images} holds the input" in captured.err and "Traceback" not in captured.err
+    assert captured.out == ""  # refused before the first image was analysed
+    assert _snapshot(images) == before
+
+
+def test_annotated_copies_never_replace_a_file_already_in_the_out_folder(model_args: list[str], images: Path,
+                                                                         tmp_path: Path):
+    out = tmp_path / "annotated"
+    out.mkdir()
+    (out / "wall.jpg").write_bytes(b"the user's own file")
+    assert main(["predict", str(images / "wall.png"), "--out", str(out), *model_args]) == 0
+    assert (out / "wall.jpg").read_bytes() == b"the user's own file"
+    assert cv2.imread(str(out / "wall-2.jpg")) is not None
+
+
+@pytest.mark.parametrize("option, target, message", [
+    ("--out", "a_file.txt", "is a file; give a folder"),
+    ("--jsonl", "a_folder", "is a folder; give a file name"),
+    ("--jsonl", "a_file.txt/out.jsonl", "cannot write there"),
+    ("--jsonl", "INPUT", "is one of the inputs"),
+])
+def test_bad_output_paths_are_refused_before_any_work(model_args: list[str], images: Path, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture, option: str, target: str,
+                                                      message: str):
+    (tmp_path / "a_file.txt").write_text("keep me")
+    (tmp_path / "a_folder").mkdir()
+    path = images / "astronaut.jpg" if target == "INPUT" else tmp_path / target
+    before = _snapshot(images)
+    assert main(["predict", str(images), option, str(path), *model_args]) == 2
+    captured = capsys.readouterr()
+    assert f"{option} {path}" in captured.err and message in captured.err
+    assert captured.out == "" and "Traceback" not in captured.err
+    assert (tmp_path / "a_file.txt").read_text() == "keep me" and _snapshot(images) == before
+
+
+def test_a_decompression_bomb_is_named_and_the_run_goes_on(model_args: list[str], images: Path, png_header,
+                                                           capsys: pytest.CaptureFixture):
+    png_header(images / "aaa-bomb.png", 30_000, 30_000)  # sorted first: the files after it must still run
+    assert main(["predict", str(images), *model_args]) == 2
+    captured = capsys.readouterr()
+    assert "1 input(s) could not be read" in captured.err and "aaa-bomb.png" in captured.err
+    assert "limit is 50,000,000 pixels" in captured.err and "Traceback" not in captured.err
+    assert sorted(_records(captured.out)) == ["astronaut.jpg", "wall.png"]
+
+
+@pytest.mark.parametrize("option, value", [("--score-threshold", "-1"), ("--min-face", "-5")])
+def test_out_of_range_recognizer_options_are_named(images: Path, capsys: pytest.CaptureFixture, option: str,
+                                                   value: str):
+    assert main(["predict", str(images), option, value, "--detector", "haar"]) == 2
+    assert f"({option}) must be in" in capsys.readouterr().err

@@ -1,7 +1,8 @@
 """`ferkit predict PATH...`: emotions of every face in images, folders and globs.
 
 One JSON line per image on stdout (or `--jsonl FILE`), annotated copies in `--out DIR`. Exit 0 when
-every input was read; otherwise each unreadable input is named and the exit code is 2.
+every input was read; otherwise each unreadable input is named, the run goes on to the next, and the exit
+code is 2. Output paths are checked before the first image (see `ferkit.apps.outputs`).
 
 The recognizer options defined here (`RecognizerConfig`) are shared by `ferkit video` and `ferkit webcam`.
 """
@@ -23,6 +24,7 @@ import cv2
 import numpy as np
 
 from ferkit.apps.config_args import add_config_arguments, config_from_args
+from ferkit.apps.outputs import check_output_dir, check_output_file, free_name
 from ferkit.config_fields import check_bounds, option
 from ferkit.constants import ENV_CACHE_DIR, ENV_YUNET_PATH
 from ferkit.errors import FerkitError, ImageReadError
@@ -84,21 +86,25 @@ def run(args: argparse.Namespace) -> int:
     if not patterns:
         raise FerkitError("no inputs: give image files, folders or globs (or --sample)")
     files, problems = expand_inputs(patterns)
+    if cfg.jsonl is not None:
+        check_output_file(cfg.jsonl, "--jsonl", files)
+    if cfg.out is not None:
+        check_output_dir(cfg.out, "--out", files)
     recognizer = create_recognizer(args) if files else None
     names: set[str] = set()
     with _open_output(cfg.jsonl) as lines:
         for path in files:
-            try:
+            try:  # one bad file is reported at the end; the run goes on to the next
                 image = load_image(path)
-            except ImageReadError as exc:
+                faces = recognizer.predict(image)
+            except FerkitError as exc:
                 problems.append(str(exc))
                 continue
-            faces = recognizer.predict(image)
             record = {"input": str(path), "width": image.shape[1], "height": image.shape[0],
                       "faces": [f.to_dict() for f in faces]}
             lines.write(json.dumps(record) + "\n")
             if cfg.out is not None:
-                _write_annotated(annotate(image, faces), cfg.out, path, names)
+                _write_annotated(annotate(image, faces), free_name(cfg.out, path.stem, ".jpg", names))
     if cfg.out is not None and names:
         print(f"annotated images written to {cfg.out.resolve()}", file=sys.stderr)
     if problems:
@@ -134,20 +140,10 @@ def _open_output(path: Path | None) -> Iterator[TextIO]:
     if path is None:
         yield sys.stdout
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w") as f:
         yield f
 
 
-def _write_annotated(image_bgr: np.ndarray, out_dir: Path, source: Path, taken: set[str]) -> Path:
-    """Save as `<stem>.jpg` in `out_dir`, numbering the stem when two inputs share it."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    name, n = f"{source.stem}.jpg", 1
-    while name in taken:
-        n += 1
-        name = f"{source.stem}-{n}.jpg"
-    taken.add(name)
-    target = out_dir / name
+def _write_annotated(image_bgr: np.ndarray, target: Path) -> None:
     if not cv2.imwrite(str(target), image_bgr):
         raise FerkitError(f"{target}: cannot write the annotated image")
-    return target
