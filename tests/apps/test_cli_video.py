@@ -100,3 +100,83 @@ def test_webcam_without_a_display_falls_back_to_json(two_faces_video: Path, mode
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     assert main(["webcam", "--device", str(two_faces_video), "--max-frames", "2", *model_args]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 2
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open() as f:
+        return list(csv.DictReader(f))
+
+
+def test_ctrl_c_keeps_the_timeline_plot_and_summary_of_the_frames_analysed(
+        two_faces_video: Path, model_args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture):
+    from ferkit.inference.video import VideoSource
+
+    frames = VideoSource.__iter__
+
+    def interrupted_after_5(self):
+        for frame in frames(self):
+            if frame.index == 5:
+                raise KeyboardInterrupt
+            yield frame
+
+    monkeypatch.setattr(VideoSource, "__iter__", interrupted_after_5)
+    timeline, plot, summary = tmp_path / "t.csv", tmp_path / "p.png", tmp_path / "s.json"
+    code = main(["video", str(two_faces_video), "--csv", str(timeline), "--plot", str(plot), "--summary",
+                 str(summary), "--no-progress", *model_args])
+    assert code == 130
+    assert sorted({int(r["frame"]) for r in _rows(timeline)}) == [0, 1, 2, 3, 4]
+    assert plot.read_bytes()[:4] == b"\x89PNG"
+    assert json.loads(summary.read_text())["frames_processed"] == 5
+    assert "interrupted after 5 frame(s)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option, target, message", [
+    ("--csv", "a_file.txt/timeline.csv", "cannot write there"),
+    ("--plot", "a_folder", "is a folder"),
+    ("--summary", "INPUT", "is one of the inputs"),
+])
+def test_bad_output_paths_are_refused_before_the_first_frame(
+        two_faces_video: Path, model_args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture,
+        option: str, target: str, message: str):
+    (tmp_path / "a_file.txt").write_text("keep me")
+    (tmp_path / "a_folder").mkdir()
+    video = tmp_path / "input.mp4"
+    video.write_bytes(two_faces_video.read_bytes())
+    path = video if target == "INPUT" else tmp_path / target
+    out = tmp_path / "annotated.mp4"
+    assert main(["video", str(video), option, str(path), "--out", str(out), *model_args]) == 2
+    err = capsys.readouterr().err
+    assert f"{option} {path}" in err and message in err and "Traceback" not in err
+    assert not out.exists()  # refused before any frame was read or written
+    assert video.read_bytes() == two_faces_video.read_bytes()
+
+
+def test_a_video_that_stops_decoding_early_exits_3_with_what_was_read(tmp_path: Path, model_args: list[str],
+                                                                        capsys: pytest.CaptureFixture):
+    full = tmp_path / "full.avi"
+    writer = cv2.VideoWriter(str(full), cv2.VideoWriter_fourcc(*"MJPG"), 10, (160, 120))
+    face = cv2.resize(cv2.imread(str(sample_image_path()))[40:200, 145:300], (78, 81))
+    for _ in range(40):
+        frame = np.full((120, 160, 3), 110, np.uint8)
+        frame[20:101, 40:118] = face
+        writer.write(frame)
+    writer.release()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size * 6 // 10])  # the header still claims 40 frames
+    timeline = tmp_path / "t.csv"
+    assert main(["video", str(cut), "--csv", str(timeline), "--no-progress", *model_args]) == 3
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    assert summary["frames_claimed"] == 40 and 0 < summary["frames_processed"] < 40
+    assert f"decoding stopped after {summary['frames_processed']} of the 40 frames" in captured.err
+    assert len({r["frame"] for r in _rows(timeline)}) == summary["frames_processed"]
+
+
+@pytest.mark.parametrize("option, value", [("--every", "0"), ("--smoothing", "1"), ("--iou-threshold", "2"),
+                                           ("--max-missed", "-1")])
+def test_out_of_range_video_options_are_named(two_faces_video: Path, capsys: pytest.CaptureFixture, option: str,
+                                              value: str):
+    assert main(["video", str(two_faces_video), option, value, "--detector", "haar"]) == 2
+    err = capsys.readouterr().err
+    assert f"({option}) must be in" in err and "Traceback" not in err

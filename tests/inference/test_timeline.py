@@ -3,7 +3,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from ferkit.inference.timeline import TimelineRow, plot_timeline, summarize, write_csv
+from ferkit.inference.timeline import TimelineRow, TimelineWriter, plot_timeline, summarize, write_csv
 from ferkit.inference.types import Box, FacePrediction
 
 CLASSES = ("happy", "sad")
@@ -36,3 +36,13 @@ def test_summary_gives_each_track_its_share_of_time_per_emotion():
 def test_plot_is_a_png(tmp_path: Path):
     path = plot_timeline(ROWS, CLASSES, tmp_path / "plot.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_timeline_rows_are_on_disk_as_soon_as_a_frame_is_written(tmp_path: Path):
+    path = tmp_path / "live.csv"
+    with TimelineWriter(path, CLASSES) as writer:
+        writer.write(ROWS[:1])
+        with path.open() as f:  # read while the writer is still open, as after a crash
+            assert len(list(csv.DictReader(f))) == 1
+        writer.write(ROWS[1:])
+    assert writer.rows == len(ROWS)

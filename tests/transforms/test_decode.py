@@ -45,5 +45,5 @@ def test_unknown_formats_pass_the_header_check_and_decode_to_none():
 
 
 def test_an_empty_buffer_is_named():
-    with pytest.raises(ImageReadError, match="empty.png: empty"):
+    with pytest.raises(ImageReadError, match=r"empty\.png: empty"):
         decode(np.zeros(0, np.uint8), "empty.png")

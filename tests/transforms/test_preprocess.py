@@ -51,7 +51,8 @@ def test_model_input_is_identical_for_numpy_and_torch() -> None:
     assert x_np.min() >= 0.0 and x_np.max() <= 1.0
 
 
-@pytest.mark.parametrize("bad", [np.zeros((0, 5), np.uint8), np.full((5, 5), -1, np.int32), np.zeros((5, 5, 2), np.uint8)])
+@pytest.mark.parametrize("bad", [np.zeros((0, 5), np.uint8), np.full((5, 5), -1, np.int32),
+                                 np.zeros((5, 5, 2), np.uint8)])
 def test_bad_arrays_are_named_errors(bad: np.ndarray) -> None:
     with pytest.raises(ImageReadError):
         to_gray(bad)

@@ -20,18 +20,48 @@ class TimelineRow:
     face: FacePrediction
 
 
-def write_csv(rows: Sequence[TimelineRow], path: str | Path, classes: Sequence[str]) -> Path:
-    """Columns: frame, time_s, track_id, x, y, w, h, score, label, then one probability column per class."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["frame", "time_s", "track_id", "x", "y", "w", "h", "score", "label", *classes])
+class TimelineWriter:
+    """The timeline as CSV, written as the video is analysed and flushed after every frame, so that an
+    interrupted or crashed run keeps every frame analysed before it stopped.
+
+    Columns: frame, time_s, track_id, x, y, w, h, score, label, then one probability column per class.
+    """
+
+    def __init__(self, path: str | Path, classes: Sequence[str]) -> None:
+        self.path = Path(path)
+        self.classes = tuple(classes)
+        self.rows = 0
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = self.path.open("w", newline="")
+        self._writer = csv.writer(self._file)
+        self._writer.writerow(["frame", "time_s", "track_id", "x", "y", "w", "h", "score", "label", *self.classes])
+        self._file.flush()
+
+    def write(self, rows: Sequence[TimelineRow]) -> None:
+        """Append the rows of one analysed frame and flush them to disk."""
         for row in rows:
             face = row.face
-            writer.writerow([row.frame, f"{row.time_s:.3f}", face.track_id, *face.box.to_list(), f"{face.score:.4f}",
-                             face.label, *(f"{face.probabilities[c]:.4f}" for c in classes)])
-    return path
+            self._writer.writerow([row.frame, f"{row.time_s:.3f}", face.track_id, *face.box.to_list(),
+                                   f"{face.score:.4f}", face.label,
+                                   *(f"{face.probabilities[c]:.4f}" for c in self.classes)])
+        self.rows += len(rows)
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> TimelineWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def write_csv(rows: Sequence[TimelineRow], path: str | Path, classes: Sequence[str]) -> Path:
+    """All of `rows` as one timeline CSV (see `TimelineWriter` for the columns)."""
+    with TimelineWriter(path, classes) as writer:
+        writer.write(rows)
+    return writer.path
 
 
 def _by_track(rows: Sequence[TimelineRow]) -> list[tuple[int | None, list[TimelineRow]]]:

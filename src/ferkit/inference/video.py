@@ -49,19 +49,26 @@ class VideoSource:
         self.fps = self._capture.get(cv2.CAP_PROP_FPS) or FALLBACK_FPS
         count = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT))
         self.frame_count = count if count > 0 and not self.is_camera else None  # None when unknown
+        self.frames_read = 0
 
     def __iter__(self) -> Iterator[Frame]:
         start = time.monotonic()
-        index = 0
         while True:
             ok, image = self._capture.read()
             if not ok:
                 break
+            index = self.frames_read
             time_s = time.monotonic() - start if self.is_camera else index / self.fps
+            self.frames_read += 1
             yield Frame(index, time_s, image)
-            index += 1
-        if index == 0:
+        if self.frames_read == 0:
             raise ImageReadError(f"{self._name()}: no frame could be read")
+
+    @property
+    def missing_frames(self) -> int:
+        """Frames the container claims but that could not be decoded (after iterating to the end; 0 when the
+        count is unknown). A truncated or damaged file stops decoding early without any error from OpenCV."""
+        return max(0, (self.frame_count or 0) - self.frames_read)
 
     def _name(self) -> str:
         return f"camera {self.source}" if self.is_camera else str(self.source)

@@ -1,8 +1,12 @@
 """`ferkit video IN`: emotions over time in a video, each face followed by a track id.
 
-Writes an annotated video (`--out`), a per-frame, per-face timeline (`--csv`), a plot of each face's
-emotions over time (`--plot`) and prints (or writes, `--summary`) the share of time each face spent in
-each emotion.
+Writes an annotated video (`--out`), a per-frame, per-face timeline (`--csv`, written as it goes), a plot of
+each face's emotions over time (`--plot`) and prints (or writes, `--summary`) the share of time each face
+spent in each emotion. Output paths are checked before the first frame.
+
+Exit status: 0 when every frame the file claims was analysed; 130 on Ctrl-C, after writing the outputs for
+the frames analysed so far; 3 (`INCOMPLETE`) when decoding stopped before the frame count the container
+claims, with a warning (the outputs cover the frames read); 2 for an error.
 """
 
 from __future__ import annotations
@@ -17,11 +21,15 @@ from pathlib import Path
 
 from ferkit.apps.commands.predict import add_recognizer_arguments, create_recognizer
 from ferkit.apps.config_args import add_config_arguments, config_from_args
+from ferkit.apps.outputs import check_output_file
 from ferkit.config_fields import check_bounds, option
+from ferkit.errors import ConfigError
 from ferkit.inference import IoUTracker
 from ferkit.inference.draw import annotate
-from ferkit.inference.timeline import TimelineRow, plot_timeline, summarize, write_csv
+from ferkit.inference.timeline import TimelineRow, TimelineWriter, plot_timeline, summarize
 from ferkit.inference.video import FpsMeter, VideoSink, VideoSource
+
+INCOMPLETE = 3  # exit status: the video stopped decoding before its claimed end
 
 
 @dataclass(frozen=True)
@@ -49,35 +57,64 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(VideoConfig, args)
+    outputs = {f"--{name}": getattr(cfg, name) for name in ("out", "csv", "plot", "summary")
+               if getattr(cfg, name) is not None}
+    for flag, path in outputs.items():
+        check_output_file(path, flag, [args.input])
+    if len({p.resolve() for p in outputs.values()}) < len(outputs):
+        raise ConfigError(f"{', '.join(outputs)} must name different files")
     recognizer = create_recognizer(args)
+    classes = recognizer.classes
     tracker = IoUTracker(cfg.iou_threshold, cfg.max_missed, cfg.smoothing)
     rows: list[TimelineRow] = []
-    with VideoSource(args.input) as source, (VideoSink(cfg.out, source.fps) if cfg.out else nullcontext()) as sink:
+    interrupted, done = False, 0
+    with VideoSource(args.input) as source, \
+            (VideoSink(cfg.out, source.fps) if cfg.out else nullcontext()) as sink, \
+            (TimelineWriter(cfg.csv, classes) if cfg.csv else nullcontext()) as timeline:
         progress = _Progress(source.frame_count) if cfg.progress else None
-        for result in recognizer.stream(source, tracker, cfg.every):
-            frame = result.frame
-            if result.analyzed:
-                rows.extend(TimelineRow(frame.index, frame.time_s, face) for face in result.faces)
-            if sink is not None:
-                sink.write(annotate(frame.image, result.faces))
-            if progress is not None:
-                progress.update(frame.index + 1)
+        try:
+            for result in recognizer.stream(source, tracker, cfg.every):
+                frame = result.frame
+                if result.analyzed:
+                    new = [TimelineRow(frame.index, frame.time_s, face) for face in result.faces]
+                    rows.extend(new)
+                    if timeline is not None:
+                        timeline.write(new)
+                if sink is not None:
+                    sink.write(annotate(frame.image, result.faces))
+                done = frame.index + 1
+                if progress is not None:
+                    progress.update(done)
+        except KeyboardInterrupt:
+            interrupted = True
         if progress is not None:
             progress.close()
-    classes = recognizer.classes
+    _write_analysis(cfg, rows, classes, done, source.frame_count)
+    if interrupted:
+        print(f"{args.input}: interrupted after {done} frame(s); the outputs cover those frames", file=sys.stderr)
+        return 130
+    if source.missing_frames:
+        print(f"{args.input}: warning: decoding stopped after {source.frames_read} of the {source.frame_count} "
+              "frames the file claims (truncated or damaged?); the outputs cover the frames read", file=sys.stderr)
+        return INCOMPLETE
+    return 0
+
+
+def _write_analysis(cfg: VideoConfig, rows: list[TimelineRow], classes: tuple[str, ...], done: int,
+                    claimed: int | None) -> None:
+    """Report the timeline and annotated video, and write the plot and summary of the frames analysed."""
     if cfg.csv:
-        print(f"timeline ({len(rows)} rows) written to {write_csv(rows, cfg.csv, classes)}", file=sys.stderr)
+        print(f"timeline ({len(rows)} rows) written to {cfg.csv}", file=sys.stderr)
     if cfg.plot:
         print(f"plot written to {plot_timeline(rows, classes, cfg.plot)}", file=sys.stderr)
     if cfg.out:
         print(f"annotated video written to {cfg.out}", file=sys.stderr)
-    summary = json.dumps(summarize(rows, classes), indent=2)
+    summary = {**summarize(rows, classes), "frames_processed": done, "frames_claimed": claimed}
+    text = json.dumps(summary, indent=2)
     if cfg.summary:
-        cfg.summary.parent.mkdir(parents=True, exist_ok=True)
-        cfg.summary.write_text(summary + "\n")
+        cfg.summary.write_text(text + "\n")
     else:
-        print(summary)
-    return 0
+        print(text)
 
 
 class _Progress:
