@@ -11,7 +11,9 @@ from ferkit.errors import ConfigError
 
 @pytest.mark.parametrize("values", [{"workers": 0}, {"max_upload_bytes": 0}, {"queue_size": -1},
                                     {"request_timeout_s": 0}, {"score_threshold": 1.5},
-                                    {"cors_origins": ("*",), "api_key": "k"}])
+                                    {"max_batch_pixels": 0}, {"max_batch_pixels": 10, "max_pixels": 11},
+                                    {"max_connections_per_client": 0}, {"idle_timeout_s": 0},
+                                    {"header_timeout_s": -1.0}, {"cors_origins": ("*",), "api_key": "k"}])
 def test_invalid_settings_are_refused(values):
     with pytest.raises(ConfigError, match=next(iter(values)) if "api_key" not in values else "origins"):
         ServeConfig(**values)
@@ -31,3 +33,10 @@ def test_serve_options_come_from_the_config_and_hide_the_api_key():
     assert (args.port, args.workers, args.align, args.cors_origins) == (9000, 4, False, ("https://a", "https://b"))
     with pytest.raises(SystemExit):
         parser.parse_args(["serve", "--api-key", "visible-in-ps"])
+
+
+def test_connection_and_batch_limits_are_serve_options():
+    args = build_parser("serve").parse_args(["serve", "--max-batch-pixels", "60000000", "--max-connections-per-client",
+                                              "4", "--idle-timeout-s", "2.5", "--header-timeout-s", "3"])
+    assert (args.max_batch_pixels, args.max_connections_per_client, args.idle_timeout_s, args.header_timeout_s) == (
+        60_000_000, 4, 2.5, 3.0)
