@@ -115,16 +115,34 @@ def live_server() -> Callable[[Any], Any]:
     return _live_server
 
 
+@pytest.fixture
+def live_service(make_app) -> Callable[..., Any]:
+    """`with live_service(config, **stub_kwargs) as url:` serves the app over `StubRecognizer(**stub_kwargs)` on
+    a free loopback port with the uvicorn settings of `ferkit serve` (its connection limits and timeouts)."""
+    from ferkit.apps.service.server import uvicorn_config
+
+    def serve(config: ServeConfig, **stub: Any) -> Any:
+        return _live_server(make_app(config, **stub), lambda app: uvicorn_config(app, config, **_QUIET))
+
+    return serve
+
+
+_QUIET = {"log_level": "warning", "access_log": False}
+
+
 @contextmanager
-def _live_server(app: Any) -> Iterator[str]:
-    """Serve `app` with uvicorn on a free loopback port in a thread; yields the base URL."""
+def _live_server(app: Any, uvicorn_config: Callable[[Any], Any] | None = None) -> Iterator[str]:
+    """Serve `app` with uvicorn on a free loopback port in a thread; yields the base URL.
+
+    `uvicorn_config(app)` builds the server's settings; by default uvicorn's own, quiet.
+    """
     import uvicorn
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    server = uvicorn.Server(uvicorn_config(app) if uvicorn_config else uvicorn.Config(app, **_QUIET))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
