@@ -19,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ferkit.apps.service import ServeConfig, create_app
+from ferkit.apps.service import predict as predict_module
 from ferkit.apps.service.logs import JsonLineFormatter
 from ferkit.constants import EMOTIONS
 from ferkit.errors import ImageReadError, ModelError
@@ -171,6 +172,41 @@ def test_batch_with_too_many_images_is_413(make_client, jpeg_bytes):
     client = make_client(ServeConfig(workers=1, max_batch_images=2))
     files = [("images", (f"{i}.jpg", jpeg_bytes, "image/jpeg")) for i in range(3)]
     _assert_error(client.post("/v1/predict/batch", files=files), 413, "too_many_images")
+
+
+def test_batch_over_the_total_pixel_limit_is_413_before_any_decoding(make_client, image_bytes, monkeypatch):
+    def refuse(upload):
+        raise AssertionError(f"{upload.name} was decoded")
+
+    monkeypatch.setattr(predict_module, "decode_image", refuse)
+    client = make_client(ServeConfig(workers=1, max_pixels=100 * 50, max_batch_pixels=3 * 100 * 50))
+    files = [("images", (f"{i}.png", image_bytes(100, 50, ext=".png"), "image/png")) for i in range(4)]
+    body = _assert_error(client.post("/v1/predict/batch", files=files), 413, "too_many_pixels")
+    assert "20,000" in body["message"] and "15,000" in body["message"]
+
+
+class _Pace:
+    """Stands in for the stub recognizer's gate: each image takes `seconds`; `images` counts them."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.images = 0
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.images += 1
+        time.sleep(self.seconds)
+        return True
+
+
+def test_a_batch_past_its_timeout_stops_at_the_next_image_and_frees_its_worker(make_client, jpeg_bytes):
+    pace = _Pace(0.25)
+    client = make_client(ServeConfig(workers=1, request_timeout_s=1.0), gate=pace)
+    files = [("images", (f"{i}.jpg", jpeg_bytes, "image/jpeg")) for i in range(12)]  # 3 s of work
+    _assert_error(client.post("/v1/predict/batch", files=files), 504, "timeout")
+    # Sent as soon as the batch was answered 504, to the same single worker: it must not wait for the other 8.
+    response = client.post("/v1/predict", content=jpeg_bytes, headers={"content-type": "image/jpeg"})
+    assert response.status_code == 200, response.text
+    assert pace.images <= 4 + 1 + 1  # the batch's first second, the image running at its deadline, this one
 
 
 def test_batch_needs_multipart_with_images_parts(make_client, jpeg_bytes):

@@ -214,7 +214,8 @@ def _api_router(pool: InferencePool, config: ServeConfig) -> APIRouter:
         response_model=BatchResponse,
         summary="faces and expressions in several images",
         description=f"Send multipart/form-data with one part named '{BATCH_FIELD}' per image, at most "
-        f"{config.max_batch_images}; results come back in the same order.",
+        f"{config.max_batch_images} images of {config.max_batch_pixels:,} pixels in all; results come back in "
+        "the same order.",
         openapi_extra=_request_body(BATCH_FIELD, many=True),
     )
     async def predict_batch(request: Request, options: Annotated[PredictOptions, Depends()]) -> BatchResponse:
@@ -225,6 +226,10 @@ def _api_router(pool: InferencePool, config: ServeConfig) -> APIRouter:
             if len(uploads) > config.max_batch_images:
                 raise ApiError(413, "too_many_images",
                                f"{len(uploads)} images; the limit is {config.max_batch_images} per request")
+            pixels = sum(upload.width * upload.height for upload in uploads)  # from the headers: nothing decoded
+            if pixels > config.max_batch_pixels:
+                raise ApiError(413, "too_many_pixels", f"{len(uploads)} images of {pixels:,} pixels in all; the "
+                               f"limit is {config.max_batch_pixels:,} per request")
             timeout_s = deadline - time.monotonic()
             results = await run_prediction(place, uploads, options.resolve(pool.default), options.annotate,
                                            timeout_s)

@@ -1,6 +1,8 @@
 """Running recognition for a request: the worker job, and the mapping of pool outcomes to API errors.
 
 Shared by the REST endpoints and the live WebSocket, so both answer the same way for the same problem.
+A job that has not started when its request times out is skipped by the pool; one that has started stops
+before its next image, so a timed-out batch holds its worker for at most one image more.
 """
 
 from __future__ import annotations
@@ -45,13 +47,17 @@ async def run_prediction(
     Raises:
         ApiError: 504 out of time, 422 an image the recognizer rejects (or that cannot be decoded).
     """
-    job = partial(_predict_uploads, uploads, options, annotate, time.perf_counter())
+    job = partial(_predict_uploads, uploads, options, annotate, time.perf_counter(), time.monotonic() + timeout_s)
     try:
         return await place.run(job, timeout_s)
-    except asyncio.TimeoutError as exc:
+    except (asyncio.TimeoutError, _OutOfTime) as exc:
         raise ApiError(504, "timeout", f"no result within the {timeout_s:.1f} s left for this request") from exc
     except FerkitError as exc:
         raise ApiError(422, "unprocessable_image", str(exc)) from exc
+
+
+class _OutOfTime(Exception):
+    """The job's request ran out of time (its client is told 504): the images left are work for nobody."""
 
 
 def _predict_uploads(
@@ -59,13 +65,17 @@ def _predict_uploads(
     options: RecognizerOptions,
     annotate: bool,
     submitted: float,
+    deadline: float,
     recognizers: WorkerRecognizers,
 ) -> list[PredictResponse]:
-    """The worker job: decode each upload, recognise its faces, build its response."""
+    """The worker job: decode each upload, recognise its faces, build its response; stop at `deadline`
+    (time.monotonic()), checked before each image."""
     queue_ms = (time.perf_counter() - submitted) * 1000.0
     recognizer = recognizers.get(options)
     results = []
     for upload in uploads:
+        if time.monotonic() >= deadline:
+            raise _OutOfTime
         start = time.perf_counter()
         image = decode_image(upload)
         decoded = time.perf_counter()
