@@ -149,3 +149,68 @@ def test_cli_rejects_bad_values(capsys: pytest.CaptureFixture[str]) -> None:
     assert "invalid choice" in capsys.readouterr().err
     assert main(["train", "--teacher", "base", "--aug-mixup", "0.2", "--print-config"]) == 2
     assert "cannot be combined with mixup" in capsys.readouterr().err
+
+
+@pytest.fixture
+def finished_run(synthetic_npz: Path, tmp_path: Path) -> Path:
+    return train(_cfg(synthetic_npz, tmp_path / "run", epochs=2)).run_dir
+
+
+def _record(run_dir: Path) -> dict[str, bytes]:
+    return {name: (run_dir / name).read_bytes() for name in ("config.json", "history.csv", "checkpoints/last.ckpt")}
+
+
+def test_resume_takes_the_runs_saved_config(finished_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--resume", "--run-dir", str(finished_run), "--no-progress", "--print-config"]) == 0
+    cfg = json.loads(capsys.readouterr().out)
+    assert cfg["model"] == "test_tiny" and cfg["epochs"] == 2 and cfg["lr"] == 1e-2  # not the defaults (cnn, 30)
+    assert cfg["resume"] is True and cfg["progress"] is False  # how it runs may change
+
+
+@pytest.mark.parametrize("option, value", [("--model", "cnn"), ("--data", "other.npz"), ("--recipe", "small")])
+def test_resume_refuses_options_that_change_model_or_data_and_writes_nothing(
+        finished_run: Path, capsys: pytest.CaptureFixture[str], option: str, value: str) -> None:
+    before = _record(finished_run)
+    assert main(["train", "--resume", "--run-dir", str(finished_run), option, value]) == 2
+    err = capsys.readouterr().err
+    flag = option if option != "--recipe" else "--model"  # the recipe's model differs from the run's
+    assert f"{flag} (run: " in err and "Traceback" not in err
+    assert _record(finished_run) == before
+
+
+def test_resume_through_the_library_refuses_a_changed_config(finished_run: Path) -> None:
+    saved = TrainConfig.from_dict(json.loads((finished_run / "config.json").read_text()))
+    before = _record(finished_run)
+    with pytest.raises(ConfigError, match=r"--batch-size \(run: 32, given: 64\)"):
+        train(replace(saved, resume=True, batch_size=64))
+    assert _record(finished_run) == before
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage"])
+def test_a_damaged_last_checkpoint_is_named_before_anything_is_written(
+        finished_run: Path, capsys: pytest.CaptureFixture[str], damage: str) -> None:
+    ckpt = finished_run / "checkpoints" / "last.ckpt"
+    data = ckpt.read_bytes()
+    ckpt.write_bytes(data[: len(data) // 2] if damage == "truncated" else b"not a checkpoint at all")
+    before = _record(finished_run)
+    assert main(["train", "--resume", "--run-dir", str(finished_run), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert f"{ckpt}: not a readable checkpoint" in err and "Traceback" not in err
+    assert _record(finished_run) == before
+
+
+def test_skip_bad_reaches_training(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import cv2
+    import numpy as np
+
+    for label in ("happy", "sad"):
+        folder = tmp_path / "faces" / label
+        folder.mkdir(parents=True)
+        for i in range(6):
+            cv2.imwrite(str(folder / f"{i}.png"), np.random.default_rng(i).integers(0, 255, (48, 48), np.uint8))
+    (tmp_path / "faces" / "sad" / "broken.png").write_bytes(b"\x89PNG broken")
+    args = ["train", "--data", str(tmp_path / "faces"), "--model", "test_tiny", "--epochs", "1", "--accelerator",
+            "cpu", "--no-progress", "--cache-dir", str(tmp_path / "cache"), "--val-fraction", "0.25"]
+    assert main([*args, "--run-dir", str(tmp_path / "strict")]) == 2
+    assert "broken.png" in capsys.readouterr().err
+    assert main([*args, "--run-dir", str(tmp_path / "lenient"), "--skip-bad"]) == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -11,6 +12,10 @@ from typing import Any, Literal
 from ferkit.config_fields import check_bounds, option
 from ferkit.errors import ConfigError
 from ferkit.train.augment import AugmentConfig
+
+# Options a resumed run may change: where and how it runs, not what it trains or on which data.
+RESUME_FREE = frozenset({"accelerator", "devices", "num_nodes", "strategy", "progress", "cache_dir", "run_dir",
+                         "resume"})
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,29 @@ class TrainConfig:
             brightness=self.aug_brightness, contrast=self.aug_contrast, erase=self.aug_erase,
             mixup=self.aug_mixup, cutmix=self.aug_cutmix,
         )
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        """The config `to_dict` wrote (a run's config.json): lists become tuples and path strings Paths;
+        keys this version does not know are ignored, fields the file lacks keep their defaults."""
+        hints = typing.get_type_hints(cls)
+        kwargs: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            if f.name not in values:
+                continue
+            value = values[f.name]
+            if isinstance(value, list):
+                value = tuple(value)
+            elif isinstance(value, str) and Path in (hints[f.name], *typing.get_args(hints[f.name])):
+                value = Path(value)
+            kwargs[f.name] = value
+        return cls(**kwargs)
+
+    def resume_conflicts(self, saved: TrainConfig) -> list[str]:
+        """The fields that differ from the run's `saved` config and may not change when it resumes: all but
+        where and how it runs (`RESUME_FREE`)."""
+        return [f.name for f in dataclasses.fields(self)
+                if f.name not in RESUME_FREE and getattr(self, f.name) != getattr(saved, f.name)]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict (paths as strings), written to run_dir/config.json."""

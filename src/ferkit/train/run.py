@@ -11,7 +11,7 @@ import logging
 import platform
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,51 @@ def create_run_dir(cfg: TrainConfig) -> Path:
         Path(cfg.run_dir).mkdir(parents=True, exist_ok=True)
         return Path(cfg.run_dir)
     return prepare_output_dir(cfg.run_dir, cfg.resume, LAST_CKPT, "runs/train", cfg.model, "--run-dir")
+
+
+def resume_config(run_dir: Path, given: dict[str, Any]) -> TrainConfig:
+    """The config to continue the run in `run_dir` with: its saved config.json, where `given` (options the
+    user set) may change only where and how it runs.
+
+    Raises:
+        ConfigError: the run has no readable config.json, or `given` changes its model, data or schedule
+            (each such option is named with the value the run was started with).
+    """
+    saved = _saved_config(run_dir)
+    wanted = replace(saved, **{k: v for k, v in given.items() if k not in ("run_dir", "resume")})
+    _refuse_conflicts(wanted, saved, run_dir)
+    return replace(wanted, run_dir=run_dir, resume=True)
+
+
+def _saved_config(run_dir: Path) -> TrainConfig:
+    path = run_dir / RUN_CONFIG_FILE
+    try:
+        return TrainConfig.from_dict(json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError) as exc:
+        raise ConfigError(f"--resume: {path}: cannot read the run's config ({exc})") from exc
+
+
+def _refuse_conflicts(cfg: TrainConfig, saved: TrainConfig, run_dir: Path) -> None:
+    conflicts = cfg.resume_conflicts(saved)
+    if conflicts:
+        named = ", ".join(f"--{name.replace('_', '-')} (run: {getattr(saved, name)}, given: {getattr(cfg, name)})"
+                          for name in conflicts)
+        raise ConfigError(f"--resume: {run_dir} was started with other options; a resumed run keeps its model, "
+                          f"data and schedule. Drop or match: {named}")
+
+
+def _check_checkpoint(path: Path, module: L.LightningModule) -> None:
+    """Refuse a truncated, foreign or mismatched `last.ckpt` before anything is written or trained."""
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+        state = ckpt["state_dict"]
+    except Exception as exc:  # a damaged file raises pickle, zip, EOF or key errors
+        raise ConfigError(f"--resume: {path}: not a readable checkpoint ({exc.__class__.__name__}: {exc}); "
+                          "it may be truncated: start a new run, or restore the file") from exc
+    expected = {k: tuple(v.shape) for k, v in module.state_dict().items()}
+    found = {k: tuple(v.shape) for k, v in state.items()}
+    if found != expected:
+        raise ConfigError(f"--resume: {path}: its weights do not fit the run's model")
 
 
 def _data_config(cfg: TrainConfig) -> DataConfig:
@@ -103,6 +148,8 @@ def train(cfg: TrainConfig, callbacks: Sequence[L.Callback] = ()) -> TrainResult
         >>> train(TrainConfig(data=Path("../shared/data/fer2013"), model="cnn", epochs=2))
     """
     run_dir = create_run_dir(cfg)
+    if cfg.resume:
+        _refuse_conflicts(cfg, _saved_config(run_dir), run_dir)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     splits: DatasetSplits = load_dataset(_data_config(cfg))
     train_set = splits.train
@@ -112,10 +159,6 @@ def train(cfg: TrainConfig, callbacks: Sequence[L.Callback] = ()) -> TrainResult
     classes = train_set.classes
 
     model = _build_model(cfg, classes)
-    if cfg.resume:
-        log.info("resuming %s from %s", run_dir, LAST_CKPT)
-    if rank_zero_only.rank == 0:
-        (run_dir / RUN_CONFIG_FILE).write_text(json.dumps(cfg.to_dict(), indent=2))
 
     class_weights = None
     if cfg.class_weighting != "none":
@@ -130,6 +173,11 @@ def train(cfg: TrainConfig, callbacks: Sequence[L.Callback] = ()) -> TrainResult
         log.info("distilling from %s on %d view(s) (agrees with %.1f%% of the training labels)", cfg.teacher,
                  len(views), 100 * agreement)
     module = FerModule(model, cfg, class_weights)
+    if cfg.resume:
+        _check_checkpoint(run_dir / LAST_CKPT, module)
+        log.info("resuming %s from %s", run_dir, LAST_CKPT)
+    elif rank_zero_only.rank == 0:
+        (run_dir / RUN_CONFIG_FILE).write_text(json.dumps(cfg.to_dict(), indent=2))
     data = FaceDataModule(train_set, splits.val, cfg.batch_size, augment, cfg.weighted_sampler, soft_labels, views)
 
     use_cuda = cfg.accelerator in ("cuda", "gpu") or (cfg.accelerator == "auto" and torch.cuda.is_available())

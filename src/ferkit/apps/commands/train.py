@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
 from ferkit.apps.config_args import add_config_arguments, config_from_args
 from ferkit.apps.env import default_data_cache_dir
+from ferkit.errors import ConfigError
 from ferkit.train.config import TrainConfig
 from ferkit.train.recipes import RECIPES, get_recipe
 
@@ -19,8 +21,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def resolve_config(args: argparse.Namespace) -> TrainConfig:
-    """Dataclass defaults < recipe < command line; decoded faces are cached unless --cache-dir says where."""
+    """Dataclass defaults < recipe < command line; decoded faces are cached unless --cache-dir says where.
+
+    With --resume the run's own saved config is the base instead, and the recipe and options given may only
+    change where and how it runs (`resume_config` names any other)."""
     recipe = get_recipe(args.recipe) if args.recipe else {}
+    if args.resume:
+        from ferkit.train.run import resume_config
+
+        if args.run_dir is None:
+            raise ConfigError("--resume needs --run-dir (the folder to continue)")
+        given = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)
+                 if getattr(args, f.name, None) is not None}
+        return resume_config(args.run_dir, {**recipe, **given})
     return config_from_args(TrainConfig, args, defaults={"cache_dir": default_data_cache_dir(), **recipe})
 
 
