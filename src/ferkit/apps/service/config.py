@@ -10,6 +10,7 @@ from typing import Any
 from ferkit.constants import ENV_YUNET_PATH
 from ferkit.errors import ConfigError
 from ferkit.inference.detect import DetectorName
+from ferkit.transforms.decode import MAX_PIXELS
 
 # Secrets and deployment settings that are better not typed on a command line (visible in `ps`).
 ENV_API_KEY = "FERKIT_API_KEY"
@@ -29,11 +30,11 @@ class ServeConfig:
     score_threshold: float = field(default=0.7, metadata={"help": "default minimum face detection score"})
     align: bool = field(default=True, metadata={"help": "rotate faces upright by their eyes before classifying"})
     max_upload_bytes: int = field(default=10 * 1024 * 1024, metadata={"help": "largest request body (413)"})
-    max_pixels: int = field(default=50_000_000, metadata={"help": "largest image width*height (413)"})
+    max_pixels: int = field(default=MAX_PIXELS, metadata={"help": "largest image width*height (413)"})
     max_batch_images: int = field(default=16, metadata={"help": "most images in one batch request"})
     # A worker decodes and searches ~65 megapixels/s (issue #13: 16 images of 49 Mpx held one ~12 s); a batch at
     # this limit takes ~1.5 s of a worker's time: two images at max_pixels, well inside request_timeout_s.
-    max_batch_pixels: int = field(default=100_000_000, metadata={"help": "most width*height summed over the "
+    max_batch_pixels: int = field(default=2 * MAX_PIXELS, metadata={"help": "most width*height summed over the "
                                                                          "images of one batch request (413)"})
     workers: int = field(default=2, metadata={"help": "inference threads"})
     queue_size: int = field(default=16, metadata={"help": "requests waiting for a worker before 503"})

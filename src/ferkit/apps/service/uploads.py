@@ -9,18 +9,18 @@ own form parser spools files over 1 MiB to a temporary file, so multipart bodies
 from __future__ import annotations
 
 import asyncio
-import io
 import time
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
 from ferkit.apps.service.config import ServeConfig
 from ferkit.apps.service.errors import ApiError
+from ferkit.errors import ImageReadError
+from ferkit.transforms.decode import header_size
 
 MULTIPART = "multipart/form-data"
 # Raw bodies are accepted with any image/* type; octet-stream is what many HTTP clients send for a file.
@@ -169,21 +169,14 @@ def inspect_image(data: bytes, name: str, max_pixels: int) -> Upload:
     if not data:
         raise ApiError(422, "empty_image", f"{name}: the upload is empty")
     try:
-        with Image.open(io.BytesIO(data)) as header:
-            width, height, fmt = header.width, header.height, header.format
-    except Image.DecompressionBombError as exc:
-        raise ApiError(413, "too_many_pixels", f"{name}: {exc}") from exc
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        size = header_size(data, name, max_pixels)
+    except ImageReadError as exc:
+        raise ApiError(413, "too_many_pixels", str(exc)) from exc
+    if size is None:
         raise ApiError(
             422, "not_an_image", f"{name}: not a recognised image format (use JPEG, PNG, WebP, BMP or TIFF)"
-        ) from exc
-    if width * height > max_pixels:
-        raise ApiError(
-            413,
-            "too_many_pixels",
-            f"{name}: {fmt} image of {width}x{height} = {width * height:,} pixels; the limit is {max_pixels:,}",
         )
-    return Upload(data=data, name=name, width=width, height=height)
+    return Upload(data=data, name=name, width=size[0], height=size[1])
 
 
 def decode_image(upload: Upload) -> np.ndarray:
