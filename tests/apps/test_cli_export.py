@@ -54,3 +54,13 @@ def test_int8_export_reports_accuracy_change_on_the_eval_split(model_file: Path,
 def test_missing_checkpoint_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture):
     assert main(["export", str(tmp_path / "nope.pt"), "--onnx", str(tmp_path / "m.onnx")]) == 2
     assert "nope.pt" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("onnx_name, extra", [("model.pt", []), ("model.onnx", ["--flip-tta"])],
+                         ids=["onnx onto the model file", "the ensemble's model file onto the input"])
+def test_an_export_that_would_overwrite_its_input_is_refused(model_file: Path, capsys: pytest.CaptureFixture,
+                                                             onnx_name: str, extra: list[str]):
+    before = model_file.read_bytes()
+    assert main(["export", str(model_file.parent), "--onnx", str(model_file.parent / onnx_name), *extra]) == 2
+    assert "is one of the inputs" in capsys.readouterr().err
+    assert model_file.read_bytes() == before

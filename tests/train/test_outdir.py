@@ -28,3 +28,14 @@ def test_given_folder_must_be_new_or_resumable(tmp_path: Path) -> None:
     assert prepare_output_dir(run, True, "last.ckpt", "runs", "m", "--run-dir") == run
     with pytest.raises(ConfigError, match="needs --study-dir"):
         prepare_output_dir(None, True, "study.db", "runs", "m", "--study-dir")
+
+
+@pytest.mark.parametrize("resume", [False, True])
+def test_a_file_or_an_uncreatable_folder_is_refused_by_name(tmp_path: Path, resume: bool) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("keep me")
+    with pytest.raises(ConfigError, match=r"--study-dir .*notes\.txt is a file"):
+        prepare_output_dir(notes, resume, "study.db", "runs", "m", "--study-dir")
+    with pytest.raises(ConfigError, match=r"--run-dir .*notes\.txt/run: cannot create it"):
+        prepare_output_dir(notes / "run", False, "last.ckpt", "runs", "m", "--run-dir")
+    assert notes.read_text() == "keep me"

@@ -26,6 +26,8 @@ def prepare_output_dir(given: Path | None, resume: bool, marker: str, default_pa
     """
     if given is not None:
         folder = Path(given)
+        if folder.exists() and not folder.is_dir():
+            raise ConfigError(f"{option} {folder} is a file; give a folder")
         if resume:
             if not (folder / marker).is_file():
                 raise ConfigError(f"--resume: {folder / marker} does not exist")
@@ -40,5 +42,8 @@ def prepare_output_dir(given: Path | None, resume: bool, marker: str, default_pa
         while folder.exists():
             n += 1
             folder = base.with_name(f"{base.name}-{n}")
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{option} {folder}: cannot create it ({exc.strerror or exc})") from exc
     return folder

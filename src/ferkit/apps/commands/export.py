@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ferkit.apps.config_args import add_config_arguments, config_from_args
+from ferkit.apps.outputs import check_output_file
 from ferkit.config_fields import check_bounds, option
 
 
@@ -50,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(ExportConfig, args)
     for chatty in ("onnxscript", "onnx_ir"):  # the exporter's optimiser logs every pass at INFO
         logging.getLogger(chatty).setLevel(logging.WARNING)
+    _check_outputs(args.onnx, args.checkpoint, ensemble=len(args.checkpoint) > 1 or cfg.flip_tta, int8=cfg.int8)
     model_file = args.checkpoint[0]
     if len(args.checkpoint) > 1 or cfg.flip_tta:
         model_file = _save_ensemble(args.checkpoint, args.onnx.with_suffix(".pt"), cfg.flip_tta)
@@ -60,6 +62,21 @@ def run(args: argparse.Namespace) -> int:
         report["int8"] = _export_int8(result.onnx_path, cfg)
     print(json.dumps(report, indent=2))
     return 0
+
+
+def _check_outputs(onnx: Path, checkpoints: list[Path], ensemble: bool, int8: bool) -> None:
+    """Every file the export will write (the ONNX file, its metadata, the ensemble's model file, the int8 copy)
+    is checked against the input model files before any work."""
+    from ferkit.train.checkpoint import resolve_model_path
+
+    inputs = [resolve_model_path(c) for c in checkpoints]
+    outputs = {"--onnx": onnx, "--onnx (its metadata)": onnx.with_suffix(".json")}
+    if ensemble:
+        outputs["--onnx (the ensemble's model file)"] = onnx.with_suffix(".pt")
+    if int8:
+        outputs["--onnx (the int8 copy)"] = onnx.with_suffix(".int8.onnx")
+    for flag, path in outputs.items():
+        check_output_file(path, flag, inputs)
 
 
 def _save_ensemble(checkpoints: list[Path], out: Path, flip_tta: bool) -> Path:
