@@ -148,3 +148,12 @@ def test_out_of_range_recognizer_options_are_named(images: Path, capsys: pytest.
                                                    value: str):
     assert main(["predict", str(images), option, value, "--detector", "haar"]) == 2
     assert f"({option}) must be in" in capsys.readouterr().err
+
+
+def test_a_write_the_system_refuses_midway_is_one_line_not_a_traceback(model_args: list[str], images: Path,
+                                                                       capsys: pytest.CaptureFixture):
+    if not Path("/dev/full").exists():
+        pytest.skip("needs /dev/full")
+    assert main(["predict", str(images), "--jsonl", "/dev/full", *model_args]) == 1
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and "Traceback" not in err

@@ -51,6 +51,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"ferkit {args.command}: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # the system refused a read or write the checks could not foresee (disk full, ...)
+        if args.verbose:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"ferkit {args.command}: error: {where}{exc.strerror or exc} (run with -v for the traceback)",
+              file=sys.stderr)
+        return 1
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
