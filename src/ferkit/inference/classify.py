@@ -25,6 +25,11 @@ METADATA_KEY = "ferkit"  # key of the JSON metadata inside an exported ONNX file
 # chunks of 16 to 64 lie within about 10% of each other, while 8 is clearly slower.
 ONNX_CHUNK = 16
 
+# Bundled names that stand for another bundled model. Until issue #12's single-network `base` ships as
+# weights/base.onnx, `base` (the default of Recognizer, `ferkit predict`, video and webcam) means the ensemble,
+# now shipped as `large`; this alias goes away when that `base` ships.
+BUNDLED_ALIASES: dict[str, str] = {"base": "large"}
+
 
 class Classifier(Protocol):
     """What the Recognizer needs from a model."""
@@ -133,11 +138,26 @@ class TorchClassifier:
 
 
 def bundled_models() -> dict[str, Path]:
-    """Models shipped inside the package (`ferkit/weights/<name>.onnx`), by name."""
+    """Models shipped inside the package (`ferkit/weights/<name>.onnx`), by name; aliases are not listed."""
     folder = resources.files("ferkit") / "weights"
     if not folder.is_dir():
         return {}
     return {Path(f.name).stem: Path(str(f)) for f in folder.iterdir() if f.name.endswith(".onnx")}
+
+
+def bundled_model_path(name: str) -> Path | None:
+    """The file of bundled model `name`, or of the model it is an alias of (`BUNDLED_ALIASES`); None when
+    neither is shipped. A file of the name itself wins over an alias."""
+    bundled = bundled_models()
+    return bundled.get(name) or bundled.get(BUNDLED_ALIASES.get(name, ""))
+
+
+def bundled_names() -> list[str]:
+    """Every name `load_classifier` accepts for a bundled model, aliases written as `alias (= target)`."""
+    bundled = bundled_models()
+    aliases = [f"{alias} (= {target})" for alias, target in BUNDLED_ALIASES.items()
+               if alias not in bundled and target in bundled]
+    return sorted(bundled) + aliases
 
 
 def load_classifier(model: str | Path) -> Classifier:
@@ -146,13 +166,13 @@ def load_classifier(model: str | Path) -> Classifier:
     Raises:
         ModelError: the name is neither bundled nor an existing path.
     """
-    bundled = bundled_models()
-    if isinstance(model, str) and model in bundled:
-        return OnnxClassifier(bundled[model])
+    bundled = bundled_model_path(model) if isinstance(model, str) else None
+    if bundled is not None:
+        return OnnxClassifier(bundled)
     path = Path(model)
     if path.suffix == ".onnx":
         return OnnxClassifier(path)
     if path.exists():
         return TorchClassifier(path)
-    names = ", ".join(sorted(bundled)) or "none installed"
+    names = ", ".join(bundled_names()) or "none installed"
     raise ModelError(f"unknown model '{model}': not a bundled model ({names}) and no such file")
