@@ -4,6 +4,7 @@ test_run.py."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,23 @@ def test_teacher_soft_labels_match_the_classifier_and_are_cached(tiny_onnx: Path
 
     monkeypatch.setattr(OnnxClassifier, "predict", no_second_run)
     np.testing.assert_array_equal(teacher_log_probs(tiny_onnx, faces, clahe=False, cache_dir=tmp_path), out)
+
+
+def test_soft_labels_cached_under_a_teacher_files_old_name_are_found_after_it_is_renamed(
+        tiny_onnx: Path, tmp_path: Path, make_faces, monkeypatch: pytest.MonkeyPatch) -> None:
+    faces, cache = make_faces(20), tmp_path / "cache"
+    old = tmp_path / "base.onnx"  # as the ensemble was shipped before issue #12 named it `large`
+    shutil.copy(tiny_onnx, old), shutil.copy(tiny_onnx.with_suffix(".json"), old.with_suffix(".json"))
+    out = teacher_log_probs(old, faces, clahe=False, cache_dir=cache)
+    new = old.with_name("large.onnx")
+    old.rename(new), old.with_suffix(".json").rename(new.with_suffix(".json"))
+
+    def no_second_run(self, faces):
+        raise AssertionError("the renamed teacher ran again instead of reading its cache")
+
+    monkeypatch.setattr(OnnxClassifier, "predict", no_second_run)
+    np.testing.assert_array_equal(teacher_log_probs(new, faces, clahe=False, cache_dir=cache), out)
+    assert [p.name.split("-")[0] for p in (cache / "teacher").glob("*.npy")] == ["base"]
 
 
 def test_teacher_outputs_are_reduced_to_the_students_classes(tiny_onnx: Path, make_faces) -> None:
@@ -92,12 +110,12 @@ def test_the_teacher_labels_every_view_and_only_flip_and_erase_stay_online(tiny_
 
 def test_distillation_options_are_checked() -> None:
     with pytest.raises(ConfigError, match="mixup or cutmix"):
-        TrainConfig(teacher="base", aug_mixup=0.2)
+        TrainConfig(teacher="large", aug_mixup=0.2)
     with pytest.raises(ConfigError, match="distill_weight"):
         TrainConfig(distill_weight=1.5)
     with pytest.raises(ConfigError, match="distill_temperature"):
         TrainConfig(distill_temperature=0)
     with pytest.raises(ConfigError, match="distill_views"):
-        TrainConfig(teacher="base", distill_views=0)
+        TrainConfig(teacher="large", distill_views=0)
     with pytest.raises(ConfigError, match="needs a --teacher"):
         TrainConfig(distill_views=3)

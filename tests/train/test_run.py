@@ -147,7 +147,7 @@ def test_cli_rejects_bad_values(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["train", "--optimizer", "rmsprop"])
     assert "invalid choice" in capsys.readouterr().err
-    assert main(["train", "--teacher", "base", "--aug-mixup", "0.2", "--print-config"]) == 2
+    assert main(["train", "--teacher", "large", "--aug-mixup", "0.2", "--print-config"]) == 2
     assert "cannot be combined with mixup" in capsys.readouterr().err
 
 

@@ -56,7 +56,7 @@ class TrainConfig:
     early_stop_patience: int = option(10, "stop after this many epochs without a better val accuracy (0 = never)",
                                      "[0, inf)")
     # knowledge distillation
-    teacher: str | None = option(None, "distil from this model: a bundled name (base), an .onnx or a ferkit model file")
+    teacher: str | None = option(None, "distil from this model: a bundled name (large), an .onnx or ferkit model file")
     distill_weight: float = option(0.5, "with --teacher: share of the loss that follows the teacher (the rest: labels)",
                                    "[0, 1]")
     distill_temperature: float = option(4.0, "with --teacher: softmax temperature of teacher and student",

@@ -2,7 +2,7 @@
 
 The teacher (a bundled model name, an `.onnx` file or a ferkit model file) runs once over the training
 faces, before training, and its log-probabilities are cached on disk next to the data cache: an ensemble
-such as `base` classifies only ~25 faces/s on 2 CPU cores, far too slow to run inside every training step.
+such as `large` classifies only ~25 faces/s on 2 CPU cores, far too slow to run inside every training step.
 
 With one view, the soft labels describe the un-augmented face while the student sees it augmented. With
 `views > 1` (`--distill-views`), the rotations, zooms, shifts and lighting changes are drawn once per view
@@ -76,9 +76,12 @@ def _label(teacher: _Teacher, images: np.ndarray, cache_dir: Path | None) -> np.
     """The teacher's log-probabilities `[N, C]` on uint8 `images`, from the cache when it has them."""
     key = hashlib.sha256(f"{teacher.digest}:{teacher.columns}".encode() + images.tobytes()).hexdigest()[:20]
     cached = cache_dir / "teacher" / f"{teacher.source.stem}-{key}.npy" if cache_dir is not None else None
-    if cached is not None and cached.is_file():
-        log.info("teacher soft labels from cache %s", cached)
-        return np.load(cached)
+    # Found by key alone: the key hashes the teacher file's content, and the name before it is only for people
+    # reading the folder, so labels cached as base-KEY.npy are still found after base.onnx became large.onnx.
+    found = sorted(cached.parent.glob(f"*-{key}.npy")) if cached is not None and cached.parent.is_dir() else []
+    if found:
+        log.info("teacher soft labels from cache %s", found[0])
+        return np.load(found[0])
 
     start, probs = time.perf_counter(), []
     for i in range(0, len(images), CHUNK):
