@@ -8,7 +8,7 @@ alignment and with several margins, and classified by the same model. Accuracy c
 detector found (the same faces for every variant), so the variants are compared like for like.
 
 Usage:
-    .venv/bin/python benchmarks/bench_alignment.py --model base|file.onnx [--faces 3589]
+    .venv/bin/python benchmarks/bench_alignment.py --model large|small|file.onnx [--faces 3589]
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import numpy as np
 
 from ferkit.data import DataConfig, load_split
 from ferkit.inference.align import crop_face
-from ferkit.inference.classify import OnnxClassifier, bundled_models
+from ferkit.inference.classify import OnnxClassifier, bundled_model_path
 from ferkit.inference.detect import YuNetDetector
 from ferkit.inference.download import default_cache_dir
 from ferkit.transforms.preprocess import prepare_faces
@@ -88,7 +88,7 @@ def main() -> None:
     parser.add_argument("--note", default="", help="what the model is (saved with the results)")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "alignment.json")
     args = parser.parse_args()
-    model = bundled_models().get(args.model, Path(args.model))
+    model = bundled_model_path(args.model) or Path(args.model)
     table = run(model, args.yunet, args.faces, args.seed)
     variants = [k for k in next(iter(table.values())) if k.startswith("align=")]
     mean = {v: round(float(np.mean([row[v] for row in table.values()])), 4) for v in variants}

@@ -10,7 +10,7 @@ Measures (the issue's "Speed and memory" list):
 - disk size of the inference-only install (ferkit's core dependencies, no extras), and that it has no torch.
 
 Usage:
-    .venv/bin/python benchmarks/bench_inference.py [--model base|file.onnx] [--yunet PATH]
+    .venv/bin/python benchmarks/bench_inference.py [--model base|large|small|file.onnx] [--yunet PATH]
 
 Without a bundled model (`src/ferkit/weights/*.onnx`) and no --model, it exports the untrained `small`
 architecture: the speed of a network does not depend on its weights, and the results say which model ran.
@@ -37,7 +37,7 @@ import onnxruntime
 from machine import hardware
 
 from ferkit.inference import IoUTracker, Recognizer, classify, sample_image_path
-from ferkit.inference.classify import OnnxClassifier, bundled_models
+from ferkit.inference.classify import OnnxClassifier, bundled_model_path
 from ferkit.inference.detect import HaarDetector, YuNetDetector
 from ferkit.inference.video import VideoSource
 
@@ -50,10 +50,11 @@ FRAME_SIZE = (640, 480)
 def resolve_model(name: str | None, workdir: Path) -> tuple[Path, str]:
     """The ONNX file to benchmark and a description of it."""
     if name is not None:
-        path = bundled_models().get(name, Path(name))
+        path = bundled_model_path(name) or Path(name)
         return path, f"{path.name}"
-    if "base" in bundled_models():
-        return bundled_models()["base"], "bundled 'base'"
+    default = bundled_model_path("base")
+    if default is not None:
+        return default, f"bundled 'base' ({default.name})"
     from ferkit.constants import EMOTIONS
     from ferkit.export.onnx import export_onnx
     from ferkit.models import create_model

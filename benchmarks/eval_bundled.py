@@ -5,7 +5,7 @@ benchmarks/results/bundled_models.json with accuracy, macro-F1, per-class recall
 With --tta it also scores test-time augmentation (flip, ten-crop: the views `ferkit evaluate --tta` uses) on the
 same ONNX file. Each run updates the entries of the models it evaluated and keeps the others.
 
-    python benchmarks/eval_bundled.py [--data ../shared/data/fer2013] [--models base small] [--tta flip tencrop]
+    python benchmarks/eval_bundled.py [--data ../shared/data/fer2013] [--models large small] [--tta flip tencrop]
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from machine import hardware, now_utc
 from ferkit.data import DataConfig, load_split
 from ferkit.evaluate.metrics import Metrics, compute_metrics
 from ferkit.evaluate.predict import predict_probs
-from ferkit.inference.classify import OnnxClassifier, bundled_models
+from ferkit.inference.classify import OnnxClassifier, bundled_model_path, bundled_models
 
 RESULTS = Path(__file__).parent / "results" / "bundled_models.json"
 
@@ -45,7 +45,10 @@ def _summary(m: Metrics, faces_per_s: float) -> dict:
 
 
 def evaluate_bundled(name: str, data: Path, ttas: list[str]) -> dict:
-    classifier = OnnxClassifier(bundled_models()[name])
+    path = bundled_model_path(name)
+    if path is None:
+        raise SystemExit(f"no bundled model '{name}'; bundled: {', '.join(sorted(bundled_models()))}")
+    classifier = OnnxClassifier(path)
     pre = classifier.preprocess
     faces = load_split(DataConfig(path=data, classes=classifier.classes, input_size=pre.input_size, clahe=pre.clahe,
                                   cache_dir=Path.home() / ".cache" / "ferkit" / "data"), "PublicTest")

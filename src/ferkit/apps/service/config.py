@@ -23,8 +23,8 @@ class ServeConfig:
 
     host: str = field(default="127.0.0.1", metadata={"help": "interface to listen on (0.0.0.0 for all)"})
     port: int = field(default=8000, metadata={"help": "TCP port"})
-    # The fast bundled model: 'base' (an ensemble) is more accurate but classifies ~7 faces/s on 2 cores.
-    model: str = field(default="small", metadata={"help": "bundled model name (small, base) or a model file"})
+    # The fast bundled model: 'large' (an ensemble) is more accurate but classifies ~7 faces/s on 2 cores.
+    model: str = field(default="small", metadata={"help": "bundled model name (small, large) or a model file"})
     detector: DetectorName = field(default="auto", metadata={"help": "face detector (auto: YuNet, else Haar)"})
     yunet_path: str | None = field(default=None, metadata={"help": f"YuNet .onnx file (or env {ENV_YUNET_PATH})"})
     score_threshold: float = field(default=0.7, metadata={"help": "default minimum face detection score"})
