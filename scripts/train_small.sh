@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduce the shipped `small` model: distil it from `base` in two stages on FER2013 (Training split; PublicTest
+# Reproduce the shipped `small` model: distil it from `large` in two stages on FER2013 (Training split; PublicTest
 # selects the best epoch), then export it to ONNX and evaluate it.
 #   scripts/train_small.sh [DATA] [OUT]      DATA default ../shared/data/fer2013, OUT default runs/small
 # About 4.3 hours on 2 CPU cores (teacher passes included). Run it again after an interruption: a finished stage
