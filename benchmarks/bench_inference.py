@@ -35,6 +35,7 @@ import cv2
 import numpy as np
 import onnxruntime
 from machine import hardware
+from timing import classifier_rate, timed
 
 from ferkit.inference import IoUTracker, Recognizer, classify, sample_image_path
 from ferkit.inference.classify import OnnxClassifier, bundled_model_path
@@ -66,39 +67,20 @@ def resolve_model(name: str | None, workdir: Path) -> tuple[Path, str]:
     return path, "untrained 'small' architecture (no bundled model yet; speed does not depend on weights)"
 
 
-def timed(fn, min_time_s: float = 2.0, min_runs: int = 10) -> list[float]:
-    """Durations of repeated calls of `fn` (after two warm-up calls), until both minimums are met."""
-    fn(), fn()
-    times: list[float] = []
-    start = time.perf_counter()
-    while len(times) < min_runs or time.perf_counter() - start < min_time_s:
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return times
-
-
 def bench_classifier(model: Path) -> dict:
     """faces/s at batch 1 and 64, and at batch 256 for each size of the chunks `predict` splits batches into
     (`classify.ONNX_CHUNK`, restored afterwards)."""
     clf = OnnxClassifier(model)
-    size = clf.preprocess.input_size
-
-    def faces_per_s(batch: int) -> tuple[float, float]:
-        faces = np.random.default_rng(0).integers(0, 256, (batch, size, size), dtype=np.uint8)
-        median = statistics.median(timed(lambda: clf.predict(faces)))
-        return round(median * 1e3, 3), round(batch / median)
-
     out: dict = {}
     for batch in (1, 64):
-        ms, rate = faces_per_s(batch)
+        ms, rate = classifier_rate(clf, batch)
         out[f"batch_{batch}"] = {"ms_per_batch": ms, "faces_per_s": rate}
     shipped = classify.ONNX_CHUNK
     out["batch_256_by_chunk"] = {}
     try:
         for chunk in (8, 16, 32, 64):
             classify.ONNX_CHUNK = chunk
-            out["batch_256_by_chunk"][chunk] = faces_per_s(256)[1]
+            out["batch_256_by_chunk"][chunk] = classifier_rate(clf, 256)[1]
     finally:
         classify.ONNX_CHUNK = shipped
     out["chunk_in_use"] = shipped
