@@ -1,7 +1,9 @@
-"""`ferkit predict`: JSON lines, annotated images, inputs as files/folders/globs, and exit codes."""
+"""`ferkit predict`: rows as JSON lines or a results table, inputs as files/folders/globs, checked outputs and
+exit codes."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -17,7 +19,7 @@ from ferkit.inference import sample_image_path
 
 @pytest.fixture
 def model_args(tiny_onnx: Path, yunet_path: Path) -> list[str]:
-    return ["--model", str(tiny_onnx), "--yunet-path", str(yunet_path)]
+    return ["--model", str(tiny_onnx), "--yunet-path", str(yunet_path), "--workers", "1", "--no-progress"]
 
 
 @pytest.fixture
@@ -31,57 +33,54 @@ def images(tmp_path: Path) -> Path:
     return folder
 
 
-def _records(text: str) -> dict[str, dict]:
-    return {Path(r["input"]).name: r for r in map(json.loads, text.splitlines())}
+def _rows(text: str) -> dict[str, list[dict]]:
+    """The JSON-lines rows grouped by the input's file name."""
+    grouped: dict[str, list[dict]] = {}
+    for row in map(json.loads, text.splitlines()):
+        grouped.setdefault(Path(row["input"]).name, []).append(row)
+    return grouped
 
 
-def test_sample_photo_one_face_json_and_annotated_copy(model_args: list[str], tmp_path: Path,
-                                                       capsys: pytest.CaptureFixture):
-    out = tmp_path / "annotated"
-    assert main(["predict", "--sample", "--out", str(out), *model_args]) == 0
-    captured = capsys.readouterr()
-    (face,) = _records(captured.out)["astronaut.jpg"]["faces"]
-    x, y, w, h = face["box"]
-    assert 175 < x + w / 2 < 270 and 55 < y + h / 2 < 180
-    assert set(face["probabilities"]) == set(EMOTIONS) and face["label"] in EMOTIONS
-    assert cv2.imread(str(out / "astronaut.jpg")).shape == (512, 512, 3)
-    assert str(out.resolve()) in captured.err  # says where the annotated images went
+def test_sample_photo_one_face_in_the_table_and_an_annotated_copy(model_args: list[str], tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture):
+    out = tmp_path / "results"
+    assert main(["predict", "--sample", "--out", str(out), "--annotate", "--format", "jsonl", *model_args]) == 0
+    (part,) = (out / "predictions").glob("part-*.jsonl")
+    (face,) = _rows(part.read_text())["astronaut.jpg"]
+    assert face["status"] == "ok" and 175 < face["x"] + face["w"] / 2 < 270 and 55 < face["y"] + face["h"] / 2 < 180
+    assert face["label"] in EMOTIONS and sum(face[f"prob_{c}"] for c in EMOTIONS) == pytest.approx(1, abs=1e-4)
+    assert face["model_version"] and len([k for k in face if k.startswith("landmark_")]) == 10
+    (annotated,) = (out / "annotated").glob("astronaut-*.jpg")
+    assert cv2.imread(str(annotated)).shape == (512, 512, 3)
+    assert str(out / "predictions") in capsys.readouterr().err  # says where the table went
 
 
-def test_folders_and_globs_with_jsonl_file(model_args: list[str], images: Path, tmp_path: Path):
+def test_folders_and_globs_as_json_lines_with_a_no_face_row(model_args: list[str], images: Path, tmp_path: Path):
     jsonl = tmp_path / "out.jsonl"
     assert main(["predict", str(images), str(images / "*.png"), "--jsonl", str(jsonl), *model_args]) == 0
-    lines = jsonl.read_text().splitlines()
-    assert len(lines) == 3  # folder: astronaut.jpg + wall.png; glob: wall.png again
-    records = _records(jsonl.read_text())
-    assert len(records["astronaut.jpg"]["faces"]) == 1 and records["wall.png"]["faces"] == []
+    rows = _rows(jsonl.read_text())
+    assert [r["status"] for r in rows["astronaut.jpg"]] == ["ok"]
+    assert [r["status"] for r in rows["wall.png"]] == ["no_face", "no_face"]  # folder, then glob: both named it
 
 
-def test_unreadable_inputs_are_each_named_and_exit_2(model_args: list[str], images: Path, tmp_path: Path,
-                                                    capsys: pytest.CaptureFixture):
+def test_unreadable_inputs_are_each_named_with_a_row_and_exit_2(model_args: list[str], images: Path, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture):
     (images / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
     code = main(["predict", str(images / "astronaut.jpg"), str(images / "broken.jpg"), str(tmp_path / "gone.png"),
                  str(tmp_path / "*.gif"), *model_args])
     assert code == 2
     captured = capsys.readouterr()
-    assert "3 input(s) could not be read" in captured.err
+    assert "3 input(s) failed" in captured.err
     for name in ("broken.jpg", "gone.png", "*.gif"):
         assert name in captured.err
-    assert list(_records(captured.out)) == ["astronaut.jpg"]  # the readable input still got its result
+    rows = _rows(captured.out)
+    assert rows["astronaut.jpg"][0]["status"] == "ok"  # the readable input still got its result
+    assert {rows[name][0]["status"] for name in ("broken.jpg", "gone.png", "*.gif")} == {"error"}
 
 
 def test_no_inputs_is_an_error(model_args: list[str], capsys: pytest.CaptureFixture):
     assert main(["predict", *model_args]) == 2
     assert "no inputs" in capsys.readouterr().err
-
-
-def test_same_file_names_from_two_folders_do_not_overwrite(model_args: list[str], images: Path, tmp_path: Path):
-    other = tmp_path / "other"
-    other.mkdir()
-    shutil.copy(images / "wall.png", other / "wall.png")
-    out = tmp_path / "annotated"
-    assert main(["predict", str(images / "wall.png"), str(other / "wall.png"), "--out", str(out), *model_args]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["wall-2.jpg", "wall.jpg"]
 
 
 def test_unknown_model_is_a_clear_error(capsys: pytest.CaptureFixture):
@@ -93,24 +92,27 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
 
-def test_out_folder_holding_the_inputs_is_refused_and_nothing_is_touched(model_args: list[str], images: Path,
-                                                                         capsys: pytest.CaptureFixture):
+@pytest.mark.parametrize("where", ["the input folder", "inside it", "a file's folder"])
+def test_a_results_folder_where_the_inputs_are_is_refused_and_nothing_is_touched(
+        model_args: list[str], images: Path, capsys: pytest.CaptureFixture, where: str):
     before = _snapshot(images)
-    assert main(["predict", str(images), "--out", str(images), *model_args]) == 2
+    source = str(images / "astronaut.jpg") if where == "a file's folder" else str(images)
+    out = images / "results" if where == "inside it" else images
+    assert main(["predict", source, "--out", str(out), *model_args]) == 2
     captured = capsys.readouterr()
-    assert f"--out {images} holds the input" in captured.err and "Traceback" not in captured.err
+    assert f"--out {out} is where the input" in captured.err and "Traceback" not in captured.err
     assert captured.out == ""  # refused before the first image was analysed
     assert _snapshot(images) == before
 
 
-def test_annotated_copies_never_replace_a_file_already_in_the_out_folder(model_args: list[str], images: Path,
-                                                                         tmp_path: Path):
-    out = tmp_path / "annotated"
-    out.mkdir()
-    (out / "wall.jpg").write_bytes(b"the user's own file")
-    assert main(["predict", str(images / "wall.png"), "--out", str(out), *model_args]) == 0
-    assert (out / "wall.jpg").read_bytes() == b"the user's own file"
-    assert cv2.imread(str(out / "wall-2.jpg")) is not None
+def test_an_annotated_copy_never_replaces_a_file_already_there(model_args: list[str], images: Path, tmp_path: Path):
+    out = tmp_path / "results"
+    source = str(images / "wall.png")
+    name = f"wall-{hashlib.blake2b(source.encode(), digest_size=4).hexdigest()}.jpg"
+    (out / "annotated").mkdir(parents=True)
+    (out / "annotated" / name).write_bytes(b"the user's own file")
+    assert main(["predict", source, "--out", str(out), "--annotate", *model_args]) == 0
+    assert (out / "annotated" / name).read_bytes() == b"the user's own file"
 
 
 @pytest.mark.parametrize("option, target, message", [
@@ -126,7 +128,7 @@ def test_bad_output_paths_are_refused_before_any_work(model_args: list[str], ima
     (tmp_path / "a_folder").mkdir()
     path = images / "astronaut.jpg" if target == "INPUT" else tmp_path / target
     before = _snapshot(images)
-    assert main(["predict", str(images), option, str(path), *model_args]) == 2
+    assert main(["predict", str(images), str(images / "astronaut.jpg"), option, str(path), *model_args]) == 2
     captured = capsys.readouterr()
     assert f"{option} {path}" in captured.err and message in captured.err
     assert captured.out == "" and "Traceback" not in captured.err
@@ -138,14 +140,14 @@ def test_a_decompression_bomb_is_named_and_the_run_goes_on(model_args: list[str]
     png_header(images / "aaa-bomb.png", 30_000, 30_000)  # sorted first: the files after it must still run
     assert main(["predict", str(images), *model_args]) == 2
     captured = capsys.readouterr()
-    assert "1 input(s) could not be read" in captured.err and "aaa-bomb.png" in captured.err
+    assert "1 input(s) failed" in captured.err and "aaa-bomb.png" in captured.err
     assert "limit is 50,000,000 pixels" in captured.err and "Traceback" not in captured.err
-    assert sorted(_records(captured.out)) == ["astronaut.jpg", "wall.png"]
+    rows = _rows(captured.out)
+    assert rows["astronaut.jpg"][0]["status"] == "ok" and rows["wall.png"][0]["status"] == "no_face"
 
 
-@pytest.mark.parametrize("option, value", [("--score-threshold", "-1"), ("--min-face", "-5")])
-def test_out_of_range_recognizer_options_are_named(images: Path, capsys: pytest.CaptureFixture, option: str,
-                                                   value: str):
+@pytest.mark.parametrize("option, value", [("--score-threshold", "-1"), ("--min-face", "-5"), ("--chunk", "0")])
+def test_out_of_range_options_are_named(images: Path, capsys: pytest.CaptureFixture, option: str, value: str):
     assert main(["predict", str(images), option, value, "--detector", "haar"]) == 2
     assert f"({option}) must be in" in capsys.readouterr().err
 

@@ -4,13 +4,13 @@ after the work was done, and never replaces an input.
 The rules, shared by `predict`, `video` and `webcam`:
 - an output file named by an option (`--jsonl`, `--csv`, `--plot`, `--summary`, video `--out`) is never one of
   the inputs nor a folder, and its folder must be writable (a probe file is created and removed there);
-- a folder of derived files (predict `--out`) is never a folder that holds an input, and a derived file never
-  replaces a file that is already there (`free_name` numbers it up instead).
+- a results folder (predict `--out`) is never where the inputs are read from, and the files ferkit puts in
+  it never replace one already there.
 """
 
 from __future__ import annotations
 
-import os
+import glob
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -40,21 +40,37 @@ def check_output_file(path: Path, option: str, inputs: Iterable[Path]) -> None:
     _check_writable_folder(path.parent, option, path)
 
 
-def check_output_dir(path: Path, option: str, inputs: Iterable[Path]) -> None:
-    """Refuse an output folder that is a file, holds one of the inputs, or cannot be written.
+def check_output_dir(path: Path, option: str, sources: Iterable[str]) -> None:
+    """Refuse an output folder that is a file, cannot be written, or lies where the inputs are read from:
+    equal to or inside a folder (or a glob's folder) given as input, or the folder of an input file; a rerun
+    would otherwise take the outputs for inputs, or put them among the originals.
 
     Raises:
         ConfigError: naming the option, the path and what is wrong.
     """
     if path.exists() and not path.is_dir():
         raise ConfigError(f"{option} {path} is a file; give a folder")
-    folder = _identity(path)
-    if folder is not None:
-        for source in inputs:
-            if _identity(Path(source).parent) == folder:
-                raise ConfigError(f"{option} {path} holds the input {source}; the annotated copies would "
-                                  "sit among (or replace) the originals: choose another folder")
+    out = path.resolve()
+    for source in sources:
+        given = Path(source)
+        if given.is_file():
+            clash = out == given.resolve().parent
+        else:
+            folder = given if given.is_dir() else _glob_root(source)
+            clash = folder is not None and (out == folder.resolve() or folder.resolve() in out.parents)
+        if clash:
+            raise ConfigError(f"{option} {path} is where the input {source} is read from; the results would "
+                              "sit among the originals (and be read as inputs next time): choose another folder")
     _check_writable_folder(path, option, path)
+
+
+def _glob_root(pattern: str) -> Path | None:
+    """The folder a glob pattern searches (its part before the first wildcard), or None for a plain path."""
+    if not glob.has_magic(pattern):
+        return None
+    parts = Path(pattern).parts
+    fixed = next(i for i, part in enumerate(parts) if glob.has_magic(part))
+    return Path(*parts[:fixed]) if fixed else Path(".")
 
 
 def _check_writable_folder(folder: Path, option: str, target: Path) -> None:
@@ -66,14 +82,3 @@ def _check_writable_folder(folder: Path, option: str, target: Path) -> None:
             pass
     except OSError as exc:
         raise ConfigError(f"{option} {target}: cannot write there ({exc.strerror or exc})") from exc
-
-
-def free_name(folder: Path, stem: str, suffix: str, taken: set[str]) -> Path:
-    """`folder/<stem><suffix>`, or `<stem>-2<suffix>`, `-3`, ...: the first name neither written in this run
-    (`taken`, updated) nor already on disk, so a derived file never replaces any file."""
-    name, n = f"{stem}{suffix}", 1
-    while name in taken or os.path.lexists(folder / name):
-        n += 1
-        name = f"{stem}-{n}{suffix}"
-    taken.add(name)
-    return folder / name

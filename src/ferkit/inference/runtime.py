@@ -9,9 +9,22 @@ import onnxruntime as ort
 
 from ferkit.errors import ModelError
 
+_default_threads: int | None = None
+
+
+def set_default_threads(threads: int | None) -> None:
+    """Cores each session of this process uses when not told otherwise (None: all). Batch workers set it,
+    and OpenCV's, so that workers x threads equals the machine's cores instead of oversubscribing them."""
+    global _default_threads
+    _default_threads = threads
+    import cv2
+
+    cv2.setNumThreads(threads or -1)
+
 
 def create_session(path: Path, threads: int | None = None) -> ort.InferenceSession:
-    """A CPU session using `threads` cores (default: all) and every graph optimisation.
+    """A CPU session using `threads` cores (default: `set_default_threads`, else all) and every graph
+    optimisation.
 
     Raises:
         ModelError: the file is missing or is not a model ONNX Runtime can load.
@@ -19,7 +32,7 @@ def create_session(path: Path, threads: int | None = None) -> ort.InferenceSessi
     if not path.is_file():
         raise ModelError(f"{path}: no such ONNX model file")
     options = ort.SessionOptions()
-    options.intra_op_num_threads = threads or os.cpu_count() or 1
+    options.intra_op_num_threads = threads or _default_threads or os.cpu_count() or 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     # Idle worker threads must not spin: they would steal the cores that the other model (or OpenCV) needs
     # between calls; measured, spinning made detection + classification 2x slower than detection alone.

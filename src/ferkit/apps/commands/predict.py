@@ -1,149 +1,102 @@
-"""`ferkit predict PATH...`: emotions of every face in images, folders and globs.
+"""`ferkit predict PATH...`: emotions of every face in images, videos, folders, globs and manifests, as one table.
 
-One JSON line per image on stdout (or `--jsonl FILE`), annotated copies in `--out DIR`. Exit 0 when
-every input was read; otherwise each unreadable input is named, the run goes on to the next, and the exit
-code is 2. Output paths are checked before the first image (see `ferkit.apps.outputs`).
+With `--out DIR` the rows go to a table in `DIR/predictions/` (Parquet by default; `--format jsonl|csv`), written
+in atomic parts, so running the same command again after a crash or Ctrl-C skips what is done and finishes;
+`--annotate` adds annotated copies in `DIR/annotated/`. Without `--out` the rows are JSON lines on stdout (or
+`--jsonl FILE`). Work is spread over all cores (`--workers`), or over a Ray cluster (`--engine ray`).
 
-The recognizer options defined here (`RecognizerConfig`) are shared by `ferkit video` and `ferkit webcam`.
+Exit 0 when every input was analysed; otherwise the failed inputs (each also a row with its reason) are named
+and the exit code is 2. Output paths are checked before the first input (see `ferkit.apps.outputs`).
+
+The recognizer options (`ferkit.inference.config.RecognizerConfig`) are shared by `ferkit video` and `ferkit webcam`.
 """
 
 from __future__ import annotations
 
 import argparse
-import glob
-import json
 import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal, TextIO
-
-import cv2
-import numpy as np
+from typing import TextIO
 
 from ferkit.apps.config_args import add_config_arguments, config_from_args
-from ferkit.apps.outputs import check_output_dir, check_output_file, free_name
-from ferkit.config_fields import check_bounds, option
+from ferkit.apps.outputs import check_output_dir, check_output_file
+from ferkit.batch import BatchConfig
+from ferkit.batch import run as run_batch
+from ferkit.config_fields import option
 from ferkit.constants import ENV_CACHE_DIR, ENV_YUNET_PATH
-from ferkit.errors import FerkitError, ImageReadError
-from ferkit.inference import Recognizer, load_image, sample_image_path
-from ferkit.inference.draw import annotate
-from ferkit.inference.images import IMAGE_SUFFIXES
-
-
-@dataclass(frozen=True)
-class RecognizerConfig:
-    """How to build the Recognizer (shared by predict, video and webcam)."""
-
-    model: str = option("base", "bundled model name, .onnx file or ferkit model file")
-    detector: Literal["auto", "yunet", "yunet-ort", "haar"] = option(
-        "auto", "face detector; auto = YuNet on ONNX Runtime, or the Haar cascade when YuNet cannot be "
-                "downloaded; yunet = YuNet on OpenCV's FaceDetectorYN")
-    score_threshold: float = option(0.7, "minimum detector score of a face", "[0, 1]")
-    min_face: int = option(20, "smallest face side kept, pixels", "[0, inf)")
-    align: bool = option(True, "rotate faces upright from the eye landmarks")
-    yunet_path: Path | None = option(None, f"YuNet .onnx to use instead of downloading it (env {ENV_YUNET_PATH})")
-    cache_dir: Path | None = option(None, f"download cache (env {ENV_CACHE_DIR}; else ~/.cache/ferkit)")
-    download: bool = option(True, "allow downloading the YuNet model on first use")
-
-    def __post_init__(self) -> None:
-        check_bounds(self)
+from ferkit.errors import ConfigError, FerkitError, ImageReadError
+from ferkit.inference import Recognizer, sample_image_path
+from ferkit.inference.config import RecognizerConfig
 
 
 def add_recognizer_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(parser, RecognizerConfig)
 
 
-def create_recognizer(args: argparse.Namespace) -> Recognizer:
+def recognizer_config(args: argparse.Namespace) -> RecognizerConfig:
     """The Recognizer the options ask for; environment variables fill in paths not given as options."""
-    opts = config_from_args(RecognizerConfig, args)
-    return Recognizer(
-        opts.model, opts.detector, score_threshold=opts.score_threshold, min_face=opts.min_face, align=opts.align,
-        yunet_path=opts.yunet_path or os.environ.get(ENV_YUNET_PATH) or None,
-        cache_dir=opts.cache_dir or os.environ.get(ENV_CACHE_DIR) or None,
-        download=opts.download,
-    )
+    cfg = config_from_args(RecognizerConfig, args)
+    return replace(cfg, yunet_path=cfg.yunet_path or os.environ.get(ENV_YUNET_PATH) or None,
+                   cache_dir=cfg.cache_dir or os.environ.get(ENV_CACHE_DIR) or None)
+
+
+def create_recognizer(args: argparse.Namespace) -> Recognizer:
+    return recognizer_config(args).build()
 
 
 @dataclass(frozen=True)
 class PredictConfig:
-    out: Path | None = option(None, "folder for annotated copies of the images (never one of the inputs' folders)")
-    jsonl: Path | None = option(None, "write the JSON lines to this file, not stdout")
+    out: Path | None = option(None, "results folder: the table in OUT/predictions/ (resumed when run again) and, "
+                                    "with --annotate, annotated copies in OUT/annotated/; unset = JSON lines")
+    jsonl: Path | None = option(None, "without --out: write the JSON lines to this file, not stdout")
     sample: bool = option(False, "also run on ferkit's bundled sample photo")
+    progress: bool = option(True, "progress bar with rate and ETA on stderr (only when it is a terminal)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("inputs", nargs="*", metavar="PATH", help="image files, folders or glob patterns")
+    parser.add_argument("inputs", nargs="*", metavar="PATH",
+                        help="images, videos, folders (walked recursively), glob patterns, or manifests "
+                             "(.txt: a path a line; .csv: a 'path' column)")
     add_config_arguments(parser, PredictConfig)
+    add_config_arguments(parser, BatchConfig)
     add_recognizer_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(PredictConfig, args)
-    patterns = list(args.inputs) + ([str(sample_image_path())] if cfg.sample else [])
-    if not patterns:
-        raise FerkitError("no inputs: give image files, folders or globs (or --sample)")
-    files, problems = expand_inputs(patterns)
-    if cfg.jsonl is not None:
-        check_output_file(cfg.jsonl, "--jsonl", files)
+    batch = config_from_args(BatchConfig, args)
+    sources = list(args.inputs) + ([str(sample_image_path())] if cfg.sample else [])
+    if not sources:
+        raise FerkitError("no inputs: give images, videos, folders, globs or manifests (or --sample)")
     if cfg.out is not None:
-        check_output_dir(cfg.out, "--out", files)
-    recognizer = create_recognizer(args) if files else None
-    names: set[str] = set()
-    with _open_output(cfg.jsonl) as lines:
-        for path in files:
-            try:  # one bad file is reported at the end; the run goes on to the next
-                image = load_image(path)
-                faces = recognizer.predict(image)
-            except FerkitError as exc:
-                problems.append(str(exc))
-                continue
-            record = {"input": str(path), "width": image.shape[1], "height": image.shape[0],
-                      "faces": [f.to_dict() for f in faces]}
-            lines.write(json.dumps(record) + "\n")
-            if cfg.out is not None:
-                _write_annotated(annotate(image, faces), free_name(cfg.out, path.stem, ".jpg", names))
-    if cfg.out is not None and names:
-        print(f"annotated images written to {cfg.out.resolve()}", file=sys.stderr)
-    if problems:
-        raise ImageReadError(f"{len(problems)} input(s) could not be read: " + "; ".join(problems))
+        if cfg.jsonl is not None:
+            raise ConfigError("--jsonl writes the rows instead of a results folder: give --out or --jsonl, not both")
+        check_output_dir(cfg.out, "--out", sources)
+    elif batch.annotate:
+        raise ConfigError("--annotate needs --out (the annotated copies go to OUT/annotated/)")
+    if cfg.jsonl is not None:
+        check_output_file(cfg.jsonl, "--jsonl", [Path(s) for s in sources])
+    with _rows_stream(cfg.jsonl) as stream:
+        summary = run_batch(sources, recognizer_config(args), cfg.out, batch, stream, cfg.progress)
+    done = f"{summary.analysed} input(s) analysed, {summary.rows} row(s)"
+    if summary.skipped:
+        done += f"; {summary.skipped} skipped, already in the table"
+    where = f" -> {summary.table} ({batch.format})" if summary.table is not None else ""
+    print(f"ferkit predict: {done}{where}", file=sys.stderr)
+    if summary.failed:
+        raise ImageReadError(f"{summary.failed} input(s) failed (each has a row with status 'error'): "
+                             + "; ".join(summary.failures))
     return 0
 
 
-def expand_inputs(patterns: list[str]) -> tuple[list[Path], list[str]]:
-    """Image files named by paths, folders (their image files) and globs; plus a message per pattern that
-    names nothing."""
-    files: list[Path] = []
-    problems: list[str] = []
-    for pattern in patterns:
-        path = Path(pattern)
-        if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-            problem = f"{path}: folder has no image files"
-        elif path.exists():
-            found, problem = [path], ""
-        elif glob.has_magic(pattern):
-            found = sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
-            problem = f"{pattern}: matches no files"
-        else:
-            found, problem = [], f"{path}: no such file or folder"
-        if not found:
-            problems.append(problem)
-        files.extend(found)
-    return files, problems
-
-
 @contextmanager
-def _open_output(path: Path | None) -> Iterator[TextIO]:
+def _rows_stream(path: Path | None) -> Iterator[TextIO]:
     if path is None:
         yield sys.stdout
         return
     with path.open("w") as f:
         yield f
-
-
-def _write_annotated(image_bgr: np.ndarray, target: Path) -> None:
-    if not cv2.imwrite(str(target), image_bgr):
-        raise FerkitError(f"{target}: cannot write the annotated image")

@@ -1,0 +1,78 @@
+"""The Ray engine: the job's tasks as a Ray Data pipeline, `map_batches` over an actor pool of `Analyzer`s.
+
+Each actor builds its Recognizer once. Rows travel back as JSON strings (exact floats, and None stays None
+where pandas or NumPy columns would turn it into NaN), and the driver writes them with the same part writer
+as the local engine, so the two engines give the same table and the same resume.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ferkit.batch.analyze import Analyzer
+from ferkit.batch.inputs import Input
+from ferkit.batch.table import ModelTag
+from ferkit.errors import ConfigError
+from ferkit.inference.config import RecognizerConfig
+
+# Tasks handed to Ray per dataset: bounds the driver's memory for any number of inputs, and is large enough
+# that the pipeline start-up (about a second) is spread over many tasks.
+WINDOW = 256
+
+
+def _ray() -> Any:
+    try:
+        import ray
+    except ImportError as exc:
+        raise ConfigError("--engine ray needs Ray: pip install 'ferkit[ray]'") from exc
+    return ray
+
+
+class _RayAnalyzer:
+    """The callable class of `map_batches`: one Recognizer per actor."""
+
+    def __init__(self, recognizer: RecognizerConfig, tag: ModelTag, annotate_dir: Path | None) -> None:
+        from ferkit.inference.runtime import set_default_threads
+
+        set_default_threads(1)  # one core per actor (num_cpus=1): the actor pool uses the cores
+        self.analyzer = Analyzer(recognizer.build(), tag, annotate_dir)
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        out = []
+        for task in batch["task"]:
+            items = [Input(**item) for item in json.loads(task)]
+            out.append(json.dumps(self.analyzer(items)))
+        return {"task": batch["task"], "rows": np.array(out, dtype=object)}
+
+
+def ray_tasks(tasks: Iterator[list[Input]], recognizer: RecognizerConfig, tag: ModelTag, annotate_dir: Path | None,
+              cfg: Any, actors: int) -> Iterator[tuple[list[Input], list[dict[str, Any]]]]:
+    """Run `tasks` on Ray, `WINDOW` at a time; yields each task's inputs with its rows."""
+    ray = _ray()
+    if not ray.is_initialized():
+        ray.init(address=cfg.address, include_dashboard=False, log_to_driver=False,
+                 **({} if cfg.address else {"num_cpus": actors}))
+    window: list[str] = []
+    for task in tasks:
+        window.append(json.dumps([item.__dict__ for item in task]))
+        if len(window) == WINDOW:
+            yield from _run_window(ray, window, recognizer, tag, annotate_dir, cfg, actors)
+            window = []
+    if window:
+        yield from _run_window(ray, window, recognizer, tag, annotate_dir, cfg, actors)
+
+
+def _run_window(ray: Any, window: list[str], recognizer: RecognizerConfig, tag: ModelTag,
+                annotate_dir: Path | None, cfg: Any, actors: int) -> Iterator[tuple[list[Input], list[dict]]]:
+    dataset = ray.data.from_items([{"task": task} for task in window]).map_batches(
+        _RayAnalyzer, fn_constructor_args=(recognizer, tag, annotate_dir), batch_size=1, batch_format="numpy",
+        concurrency=min(actors, len(window)), num_cpus=1,
+        **({"num_gpus": cfg.gpus_per_actor} if cfg.gpus_per_actor else {}))
+    for batch in dataset.iter_batches(batch_size=1, batch_format="numpy"):
+        for task, rows in zip(batch["task"], batch["rows"], strict=True):
+            yield [Input(**item) for item in json.loads(task)], json.loads(rows)

@@ -1,0 +1,276 @@
+"""`run()`: a batch job from inputs to one results table, on all local cores or on a Ray cluster, resumable.
+
+The main process streams the inputs, skips those that already have rows in the results folder, hands tasks
+(a chunk of images, or one video) to the engine with a bounded number in flight, and writes the rows of
+finished tasks as atomic part files (`table.PartWriter`). So memory stays bounded whatever the number of
+inputs, and after a crash, SIGKILL or Ctrl-C the same call finishes the job without losing or repeating a
+row: rows still in memory were not yet written, so their inputs are simply analysed again.
+
+Engines:
+- `local` (default): `workers` processes, each with its own Recognizer and ONNX Runtime sessions using
+  cores // workers threads, so that workers x threads = cores; `workers=1` runs in this process.
+- `ray`: the same `Analyzer` as a Ray Data callable class in `map_batches`, an actor pool of `workers`
+  actors with `num_cpus` (and `num_gpus`) each; videos go one per task.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, Literal, TextIO
+
+from ferkit.batch.analyze import Analyzer, model_tag
+from ferkit.batch.inputs import Input, count_inputs, iter_inputs
+from ferkit.batch.table import DoneInputs, Format, ModelTag, PartWriter
+from ferkit.config_fields import check_bounds, option
+from ferkit.inference.config import RecognizerConfig
+from ferkit.inference.runtime import set_default_threads
+
+TABLE_DIR = "predictions"  # the results folder's table (part files that pyarrow.dataset reads as one table)
+ANNOTATED_DIR = "annotated"
+
+
+@dataclass(frozen=True)
+class BatchConfig:
+    """How a batch job runs: engine, parallelism, task size and the table's format."""
+
+    engine: Literal["local", "ray"] = option("local", "local: worker processes on this machine; ray: a Ray "
+                                                      "Data pipeline (pip install 'ferkit[ray]')")
+    workers: int = option(0, "worker processes (local) or actors (ray); 0 = one per CPU core", "[0, inf)")
+    chunk: int = option(16, "images per task: each decoded and searched for faces, their faces classified in "
+                            "one batch", "[1, inf)")
+    format: Format = option("parquet", "table format: parquet (pyarrow), jsonl or csv")
+    address: str | None = option(None, "with --engine ray: the cluster (auto, ray://HOST:PORT); unset = a "
+                                       "Ray instance on this machine")
+    gpus_per_actor: float = option(0.0, "with --engine ray: GPUs per actor, where the cluster has them",
+                                   "[0, inf)")
+    part_rows: int = option(5000, "rows per part file; rows in memory are lost (and redone) on a crash",
+                            "[1, inf)")
+    annotate: bool = option(False, "also save an annotated copy of each image (for small runs)")
+
+    def __post_init__(self) -> None:
+        check_bounds(self)
+
+
+@dataclass
+class BatchSummary:
+    """What a run did: inputs analysed now, skipped as already done, failed (error rows), and rows written."""
+
+    analysed: int = 0
+    skipped: int = 0
+    failed: int = 0
+    rows: int = 0
+    failures: list[str] = field(default_factory=list)  # the first few "input: reason" lines, for the user
+    table: Path | None = None
+
+
+def run(sources: Iterable[str], recognizer: RecognizerConfig, out: Path | None, cfg: BatchConfig = BatchConfig(),
+        stream: TextIO | None = None, progress: bool = True) -> BatchSummary:
+    """Analyse every input named by `sources` into one table.
+
+    Args:
+        sources: files, folders, glob patterns and manifests (see `ferkit.batch.inputs`).
+        recognizer: how each worker builds its Recognizer.
+        out: results folder: the table goes to `out/predictions/` (resumed if already there), annotated
+            copies to `out/annotated/`. None streams the rows as JSON lines to `stream` instead.
+        cfg: engine and table settings.
+        stream: where rows go when `out` is None (default stdout).
+        progress: a progress bar with rate and ETA on stderr (shown only when stderr is a terminal).
+    """
+    sources = list(sources)
+    tag = _model_tag(recognizer)
+    if out is None:
+        sink: _Sink = _StreamSink(stream or sys.stdout)
+        done = DoneInputs()
+        annotate_dir = None
+    else:
+        table = out / TABLE_DIR
+        done = DoneInputs.scan(table, cfg.format)
+        sink = _PartSink(PartWriter(table, cfg.format, tag.classes), cfg.part_rows)
+        annotate_dir = out / ANNOTATED_DIR if cfg.annotate else None
+        if annotate_dir is not None:
+            annotate_dir.mkdir(parents=True, exist_ok=True)
+    summary = BatchSummary(table=out / TABLE_DIR if out is not None else None)
+    bar = _progress_bar(sources, progress)
+    todo = _pending(iter_inputs(sources), done, summary, bar)
+    engine = _ray_engine if cfg.engine == "ray" else _local_engine
+    try:
+        for items, rows in engine(todo, recognizer, tag, annotate_dir, cfg):
+            sink.add(rows)
+            _count(summary, items, rows)
+            bar.update(len(items))
+    finally:
+        sink.close()  # rows of finished tasks reach disk, also on Ctrl-C
+        bar.close()
+    summary.rows = sink.rows
+    return summary
+
+
+def _model_tag(recognizer: RecognizerConfig) -> ModelTag:
+    from ferkit.inference.classify import load_classifier
+
+    classifier = load_classifier(recognizer.model)
+    return model_tag(_InfoOnly(classifier), recognizer.model)
+
+
+class _InfoOnly:
+    """A classifier seen through the two attributes `model_tag` reads."""
+
+    def __init__(self, classifier: Any) -> None:
+        self.classes = classifier.classes
+        self.model_info = classifier.info
+
+
+def _pending(items: Iterator[Input], done: DoneInputs, summary: BatchSummary, bar: Any) -> Iterator[Input]:
+    for item in items:
+        if item.source in done:
+            summary.skipped += 1
+            bar.update(1)
+            continue
+        yield item
+
+
+def _count(summary: BatchSummary, items: list[Input], rows: list[dict[str, Any]]) -> None:
+    summary.analysed += len(items)
+    failed = {row["input"]: row["error"] for row in rows if row["status"] == "error"}
+    summary.failed += len(failed)
+    summary.failures.extend(reason if reason.startswith(source) else f"{source}: {reason}"
+                            for source, reason in list(failed.items())[:20])
+    del summary.failures[20:]
+
+
+# --- engines: each yields (the inputs of a finished task, their rows) ---------------------------------------
+
+
+def _tasks(items: Iterator[Input], chunk: int) -> Iterator[list[Input]]:
+    """Chunks of up to `chunk` images; every video is a task of its own."""
+    images: list[Input] = []
+    for item in items:
+        if item.kind == "video":
+            yield [item]
+            continue
+        images.append(item)
+        if len(images) == chunk:
+            yield images
+            images = []
+    if images:
+        yield images
+
+
+def _workers(cfg: BatchConfig) -> int:
+    return cfg.workers or os.cpu_count() or 1
+
+
+def _local_engine(items: Iterator[Input], recognizer: RecognizerConfig, tag: ModelTag, annotate_dir: Path | None,
+                  cfg: BatchConfig) -> Iterator[tuple[list[Input], list[dict[str, Any]]]]:
+    workers = _workers(cfg)
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    if workers == 1:
+        _init_worker(recognizer, tag, annotate_dir, threads)
+        for task in _tasks(items, cfg.chunk):
+            yield task, _run_task(task)
+        return
+    # spawn, not fork: the parent may hold ONNX Runtime and OpenCV thread pools, which do not survive a fork.
+    with ProcessPoolExecutor(workers, get_context("spawn"), _init_worker,
+                             (recognizer, tag, annotate_dir, threads)) as pool:
+        in_flight: dict[Future, list[Input]] = {}
+        tasks = _tasks(items, cfg.chunk)
+        for task in tasks:
+            in_flight[pool.submit(_run_task, task)] = task
+            if len(in_flight) >= 2 * workers:  # bounded: never more than two tasks per worker queued
+                yield from _finished(in_flight, wait(in_flight, return_when=FIRST_COMPLETED).done)
+        while in_flight:
+            yield from _finished(in_flight, wait(in_flight, return_when=FIRST_COMPLETED).done)
+
+
+def _finished(in_flight: dict[Future, list[Input]], done: set[Future]) -> Iterator[tuple[list[Input], list]]:
+    for future in done:
+        yield in_flight.pop(future), future.result()
+
+
+_analyzer: Analyzer | None = None  # one per worker process
+
+
+def _init_worker(recognizer: RecognizerConfig, tag: ModelTag, annotate_dir: Path | None, threads: int) -> None:
+    global _analyzer
+    set_default_threads(threads)
+    _analyzer = Analyzer(recognizer.build(), tag, annotate_dir)
+
+
+def _run_task(task: list[Input]) -> list[dict[str, Any]]:
+    assert _analyzer is not None, "worker not initialised"
+    return _analyzer(task)
+
+
+def _ray_engine(items: Iterator[Input], recognizer: RecognizerConfig, tag: ModelTag, annotate_dir: Path | None,
+                cfg: BatchConfig) -> Iterator[tuple[list[Input], list[dict[str, Any]]]]:
+    from ferkit.batch.ray_engine import ray_tasks
+
+    yield from ray_tasks(_tasks(items, cfg.chunk), recognizer, tag, annotate_dir, cfg, _workers(cfg))
+
+
+# --- sinks ----------------------------------------------------------------------------------------------------
+
+
+class _Sink:
+    rows = 0
+
+    def add(self, rows: list[dict[str, Any]]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class _StreamSink(_Sink):
+    """Rows as JSON lines on a stream, as they come (no resume)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def add(self, rows: list[dict[str, Any]]) -> None:
+        self.stream.writelines(json.dumps(row) + "\n" for row in rows)
+        self.stream.flush()
+        self.rows += len(rows)
+
+
+class _PartSink(_Sink):
+    """Rows buffered to `part_rows`, then written as one part; `close` writes what is left."""
+
+    def __init__(self, writer: PartWriter, part_rows: int) -> None:
+        self.writer = writer
+        self.part_rows = part_rows
+        self._buffer: list[dict[str, Any]] = []
+
+    def add(self, rows: list[dict[str, Any]]) -> None:
+        self._buffer.extend(rows)
+        if len(self._buffer) >= self.part_rows:
+            self.close()
+
+    def close(self) -> None:
+        self.writer.write(self._buffer)
+        self.rows = self.writer.rows_written
+        self._buffer = []
+
+
+# --- progress ---------------------------------------------------------------------------------------------------
+
+
+def _progress_bar(sources: list[str], enabled: bool) -> Any:
+    """tqdm with rate and ETA; the total is counted in a background thread so the first rows do not wait for
+    a walk over a million files. Silent when stderr is not a terminal."""
+    from tqdm import tqdm
+
+    bar = tqdm(unit="input", disable=not (enabled and sys.stderr.isatty()), dynamic_ncols=True)
+    if not bar.disable:
+        def set_total() -> None:
+            bar.total = count_inputs(sources)
+            bar.refresh()
+
+        threading.Thread(target=set_total, daemon=True).start()
+    return bar

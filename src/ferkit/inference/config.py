@@ -1,0 +1,41 @@
+"""`RecognizerConfig`: how to build a Recognizer, as one picklable value, so that the CLI commands and the
+batch workers (each process building its own) describe it the same way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from ferkit.config_fields import check_bounds, option
+from ferkit.constants import ENV_CACHE_DIR, ENV_YUNET_PATH
+
+if TYPE_CHECKING:
+    from ferkit.inference.pipeline import Recognizer
+
+
+@dataclass(frozen=True)
+class RecognizerConfig:
+    """The options of a Recognizer that the commands expose (shared by predict, video and webcam)."""
+
+    model: str = option("base", "bundled model name, .onnx file or ferkit model file")
+    detector: Literal["auto", "yunet", "yunet-ort", "haar"] = option(
+        "auto", "face detector; auto = YuNet on ONNX Runtime, or the Haar cascade when YuNet cannot be "
+                "downloaded; yunet = YuNet on OpenCV's FaceDetectorYN")
+    score_threshold: float = option(0.7, "minimum detector score of a face", "[0, 1]")
+    min_face: int = option(20, "smallest face side kept, pixels", "[0, inf)")
+    align: bool = option(True, "rotate faces upright from the eye landmarks")
+    yunet_path: Path | None = option(None, f"YuNet .onnx to use instead of downloading it (env {ENV_YUNET_PATH})")
+    cache_dir: Path | None = option(None, f"download cache (env {ENV_CACHE_DIR}; else ~/.cache/ferkit)")
+    download: bool = option(True, "allow downloading the YuNet model on first use")
+
+    def __post_init__(self) -> None:
+        check_bounds(self)
+
+    def build(self) -> Recognizer:
+        """The Recognizer these options describe (loads the model and the detector)."""
+        from ferkit.inference.pipeline import Recognizer
+
+        return Recognizer(self.model, self.detector, score_threshold=self.score_threshold, min_face=self.min_face,
+                          align=self.align, yunet_path=self.yunet_path, cache_dir=self.cache_dir,
+                          download=self.download)

@@ -1,0 +1,122 @@
+"""Batch runs end to end: a row for every input (bad ones with their reason), the same table from one process,
+several and Ray, resume after SIGKILL without a lost or repeated row, videos with track ids."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+import pyarrow.dataset as ds
+import pytest
+
+from ferkit.apps.cli import main
+from ferkit.batch import BatchConfig, run
+from ferkit.constants import EMOTIONS
+from ferkit.errors import ConfigError
+
+from .conftest import BAD_FILES
+
+PROBS = [f"prob_{c}" for c in EMOTIONS]
+
+
+def _table(out: Path) -> pd.DataFrame:
+    table = ds.dataset(out / "predictions", format="parquet").to_table().to_pandas()
+    return table.sort_values(["input", "frame", "x"], na_position="first").reset_index(drop=True)
+
+
+def test_every_input_gets_rows_and_bad_files_their_reason(photo_folder: Path, recognizer, tmp_path: Path):
+    summary = run([str(photo_folder)], recognizer, tmp_path / "out", BatchConfig(workers=2, chunk=8),
+                  progress=False)
+    table = _table(tmp_path / "out")
+    assert summary.analysed == table["input"].nunique() == 100 and summary.failed == 3
+    errors = table[table.status == "error"]
+    assert sorted(Path(p).name for p in errors.input) == sorted(BAD_FILES)
+    assert errors.error.str.len().min() > 10  # each says why
+    with_face = table[table.status == "ok"]
+    assert 55 <= with_face.input.nunique() <= 70  # 64 photos have a face; YuNet may miss or add one
+    assert (table[table.status == "no_face"].label.isna()).all()
+    np.testing.assert_allclose(with_face[PROBS].sum(axis=1), 1, atol=1e-4)
+
+
+def test_one_process_and_several_give_the_same_table(photo_folder: Path, recognizer, tmp_path: Path):
+    run([str(photo_folder)], recognizer, tmp_path / "one", BatchConfig(workers=1), progress=False)
+    run([str(photo_folder)], recognizer, tmp_path / "two", BatchConfig(workers=2, chunk=5), progress=False)
+    one, two = _table(tmp_path / "one"), _table(tmp_path / "two")
+    assert one[["input", "status", "label"]].equals(two[["input", "status", "label"]])
+    np.testing.assert_allclose(one[PROBS].to_numpy(float), two[PROBS].to_numpy(float), atol=1e-5)
+
+
+def test_a_killed_run_resumes_without_losing_or_repeating_a_row(photo_folder: Path, recognizer, tiny_onnx: Path,
+                                                                yunet_path: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "ferkit.apps.cli", "predict", str(photo_folder), "--out", str(out), "--model",
+            str(tiny_onnx), "--yunet-path", str(yunet_path), "--detector", "yunet-ort", "--workers", "1",
+            "--chunk", "4", "--part-rows", "8", "--no-progress"]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while len(list((out / "predictions").glob("part-*.parquet"))) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    partial = _table(out).input.nunique()
+    assert 0 < partial < 100
+
+    assert main(argv[3:]) == 2  # the 3 bad files still fail, and are named again only if not yet written
+    table = _table(out)
+    clean = tmp_path / "clean"
+    run([str(photo_folder)], recognizer, clean, BatchConfig(workers=1), progress=False)
+    expected = _table(clean)
+    assert table.input.nunique() == 100
+    assert len(table) == len(expected)  # no row lost, none repeated
+    assert table[["input", "status", "x"]].equals(expected[["input", "status", "x"]])
+
+
+def test_a_video_gives_a_row_per_frame_and_face_with_track_ids(face: np.ndarray, recognizer, tmp_path: Path):
+    video = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (320, 200))
+    for i in range(10):
+        frame = np.full((200, 320, 3), 110, np.uint8)
+        frame[20:101, 10 + 10 * i:88 + 10 * i] = face
+        frame[110:191, 230 - 8 * i:308 - 8 * i] = face[:, ::-1]
+        writer.write(frame)
+    writer.release()
+    run([str(video)], recognizer, tmp_path / "out", BatchConfig(workers=1), progress=False)
+    table = _table(tmp_path / "out")
+    assert sorted(table.frame.unique()) == list(range(10))
+    assert (table.groupby("frame").size() == 2).all() and sorted(table.track_id.unique()) == [1, 2]
+    np.testing.assert_allclose(table.time_s.unique(), np.arange(10) / 10)
+
+
+def test_manifests_list_inputs_by_line_or_by_csv_column(photo_folder: Path, recognizer, tmp_path: Path):
+    photos = sorted((photo_folder / "a").glob("photo*.jpg"))[:3]
+    (tmp_path / "list.txt").write_text("# three photos\n" + "\n".join(map(str, photos)) + "\nmissing.jpg\n")
+    (tmp_path / "list.csv").write_text("id,path\n" + "".join(f"{i},{p}\n" for i, p in enumerate(photos)))
+    txt = run([str(tmp_path / "list.txt")], recognizer, tmp_path / "txt", BatchConfig(workers=1), progress=False)
+    csv = run([str(tmp_path / "list.csv")], recognizer, tmp_path / "csv", BatchConfig(workers=1), progress=False)
+    assert (txt.analysed, txt.failed, csv.analysed, csv.failed) == (4, 1, 3, 0)
+    assert "missing.jpg: listed in the manifest but no such file" in txt.failures[0]
+
+
+def test_ray_gives_the_same_table_as_the_local_engine(photo_folder: Path, recognizer, tmp_path: Path):
+    pytest.importorskip("ray")
+    sources = [str(p) for p in sorted((photo_folder / "b").iterdir())[:12]]
+    run(sources, recognizer, tmp_path / "local", BatchConfig(workers=1), progress=False)
+    run(sources, recognizer, tmp_path / "ray", BatchConfig(engine="ray", workers=2, chunk=4), progress=False)
+    local, ray = _table(tmp_path / "local"), _table(tmp_path / "ray")
+    assert local[["input", "status", "label", "track_id"]].equals(ray[["input", "status", "label", "track_id"]])
+    np.testing.assert_allclose(local[PROBS].to_numpy(float), ray[PROBS].to_numpy(float), atol=1e-5)
+
+
+def test_the_ray_engine_without_ray_names_the_extra(photo_folder: Path, recognizer, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError, as without the extra
+    with pytest.raises(ConfigError, match=r"pip install 'ferkit\[ray\]'"):
+        run([str(photo_folder)], recognizer, tmp_path / "out", BatchConfig(engine="ray"), progress=False)
