@@ -38,10 +38,11 @@ def _ray() -> Any:
 class _RayAnalyzer:
     """The callable class of `map_batches`: one Recognizer per actor."""
 
-    def __init__(self, recognizer: RecognizerConfig, tag: ModelTag, annotate_dir: Path | None) -> None:
-        from ferkit.inference.runtime import set_default_threads
+    def __init__(self, recognizer: RecognizerConfig, tag: ModelTag, annotate_dir: Path | None, gpu: bool) -> None:
+        from ferkit.inference.runtime import set_default_threads, use_gpu
 
         set_default_threads(1)  # one core per actor (num_cpus=1): the actor pool uses the cores
+        use_gpu(gpu)  # an actor given a GPU share classifies (and detects) on it, with onnxruntime-gpu
         self.analyzer = Analyzer(recognizer.build(), tag, annotate_dir)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -75,7 +76,7 @@ def ray_tasks(tasks: Iterator[list[Input]], recognizer: RecognizerConfig, tag: M
 def _run_window(ray: Any, window: list[str], recognizer: RecognizerConfig, tag: ModelTag,
                 annotate_dir: Path | None, cfg: Any, actors: int) -> Iterator[tuple[list[Input], list[dict]]]:
     dataset = ray.data.from_items([{"task": task} for task in window]).map_batches(
-        _RayAnalyzer, fn_constructor_args=(recognizer, tag, annotate_dir), batch_size=1, batch_format="numpy",
+        _RayAnalyzer, fn_constructor_args=(recognizer, tag, annotate_dir, cfg.gpus_per_actor > 0), batch_size=1, batch_format="numpy",
         concurrency=min(actors, len(window)), num_cpus=1,
         **({"num_gpus": cfg.gpus_per_actor} if cfg.gpus_per_actor else {}))
     for batch in dataset.iter_batches(batch_size=1, batch_format="numpy"):

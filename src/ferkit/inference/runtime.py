@@ -10,6 +10,7 @@ import onnxruntime as ort
 from ferkit.errors import ModelError
 
 _default_threads: int | None = None
+_use_gpu = False
 
 
 def set_default_threads(threads: int | None) -> None:
@@ -22,9 +23,22 @@ def set_default_threads(threads: int | None) -> None:
     cv2.setNumThreads(threads or -1)
 
 
+def use_gpu(enabled: bool) -> None:
+    """Run this process's later sessions on CUDA where ONNX Runtime has it (onnxruntime-gpu), else on the CPU.
+    Ray actors given a GPU set it; everything else stays on the CPU, whose figures ferkit measures."""
+    global _use_gpu
+    _use_gpu = enabled
+
+
+def _providers() -> list[str]:
+    if _use_gpu and "CUDAExecutionProvider" in ort.get_available_providers():
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return ["CPUExecutionProvider"]
+
+
 def create_session(path: Path, threads: int | None = None) -> ort.InferenceSession:
-    """A CPU session using `threads` cores (default: `set_default_threads`, else all) and every graph
-    optimisation.
+    """A session using `threads` cores (default: `set_default_threads`, else all) and every graph optimisation,
+    on the CPU (or on CUDA after `use_gpu(True)`).
 
     Raises:
         ModelError: the file is missing or is not a model ONNX Runtime can load.
@@ -38,6 +52,6 @@ def create_session(path: Path, threads: int | None = None) -> ort.InferenceSessi
     # between calls; measured, spinning made detection + classification 2x slower than detection alone.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
-        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(str(path), options, providers=_providers())
     except Exception as exc:  # onnxruntime raises its own untyped errors for foreign or corrupt files
         raise ModelError(f"{path}: not a model ONNX Runtime can load ({exc})") from exc
