@@ -76,7 +76,8 @@ def ray_tasks(tasks: Iterator[list[Input]], recognizer: RecognizerConfig, tag: M
 def _run_window(ray: Any, window: list[str], recognizer: RecognizerConfig, tag: ModelTag,
                 annotate_dir: Path | None, cfg: Any, actors: int) -> Iterator[tuple[list[Input], list[dict]]]:
     dataset = ray.data.from_items([{"task": task} for task in window]).map_batches(
-        _RayAnalyzer, fn_constructor_args=(recognizer, tag, annotate_dir, cfg.gpus_per_actor > 0), batch_size=1, batch_format="numpy",
+        _RayAnalyzer, fn_constructor_args=(recognizer, tag, annotate_dir, cfg.gpus_per_actor > 0), batch_size=1,
+        batch_format="numpy",
         concurrency=min(actors, len(window)), num_cpus=1,
         **({"num_gpus": cfg.gpus_per_actor} if cfg.gpus_per_actor else {}))
     for batch in dataset.iter_batches(batch_size=1, batch_format="numpy"):
