@@ -50,31 +50,28 @@ def columns(classes: Sequence[str]) -> list[str]:
 def face_rows(source: str, width: int, height: int, faces: Sequence[FacePrediction], model: ModelTag,
               frame: int | None = None, time_s: float | None = None) -> list[dict[str, Any]]:
     """The rows of one image or frame: one per face, or one `no_face` row."""
-    base = {"input": source, "frame": frame, "time_s": time_s, "width": width, "height": height,
-            "model": model.name, "model_version": model.version}
+    base = {"input": source, "frame": frame, "time_s": time_s, "width": width, "height": height}
     if not faces:
-        return [_blank(base, model, "no_face")]
+        return [_row(model, **base, status="no_face")]
     rows = []
     for face in faces:
         points = face.landmarks.reshape(-1).tolist() if face.landmarks is not None else [None] * LANDMARKS
-        rows.append({**base, "status": "ok", "error": None, "track_id": face.track_id,
-                     "x": face.box.x, "y": face.box.y, "w": face.box.w, "h": face.box.h, "score": face.score,
-                     **{f"landmark_{i}": p for i, p in enumerate(points)}, "label": face.label,
-                     **{f"prob_{c}": face.probabilities[c] for c in model.classes}})
+        rows.append(_row(model, **base, status="ok", track_id=face.track_id, x=face.box.x, y=face.box.y,
+                         w=face.box.w, h=face.box.h, score=face.score, label=face.label,
+                         **{f"landmark_{i}": p for i, p in enumerate(points)},
+                         **{f"prob_{c}": face.probabilities[c] for c in model.classes}))
     return rows
 
 
 def error_row(source: str, reason: str, model: ModelTag) -> dict[str, Any]:
     """The one row of an input that could not be analysed."""
-    row = _blank({"input": source, "frame": None, "time_s": None, "width": None, "height": None,
-                  "model": model.name, "model_version": model.version}, model, "error")
-    row["error"] = reason
-    return row
+    return _row(model, input=source, status="error", error=reason)
 
 
-def _blank(base: dict[str, Any], model: ModelTag, status: str) -> dict[str, Any]:
-    empty = dict.fromkeys(columns(model.classes))
-    return {**empty, **base, "status": status, "error": None}
+def _row(model: ModelTag, **values: Any) -> dict[str, Any]:
+    """A row with every column in table order; columns not given are None."""
+    values.update(model=model.name, model_version=model.version)
+    return {name: values.get(name) for name in columns(model.classes)}
 
 
 def _schema(classes: Sequence[str]) -> Any:

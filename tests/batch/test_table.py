@@ -1,0 +1,61 @@
+"""The results table: rows for faces, empty and failed inputs; parts written whole; the record of done inputs."""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ferkit.batch.run import _progress_bar
+from ferkit.batch.table import DoneInputs, ModelTag, PartWriter, columns, error_row, face_rows
+from ferkit.inference.types import Box, FacePrediction
+
+MODEL = ModelTag("stub", "0123456789ab", ("happy", "sad"))
+
+
+def _face(happy: float) -> FacePrediction:
+    return FacePrediction(Box(1, 2, 30, 40), 0.9, {"happy": happy, "sad": 1 - happy},
+                          np.arange(10, dtype=np.float32).reshape(5, 2), track_id=3)
+
+
+def test_rows_have_every_column_for_faces_no_face_and_errors():
+    faces = face_rows("a.jpg", 64, 48, [_face(0.8), _face(0.1)], MODEL)
+    empty = face_rows("b.jpg", 64, 48, [], MODEL)
+    failed = error_row("c.jpg", "c.jpg: not a readable image", MODEL)
+    for row in [*faces, *empty, failed]:
+        assert list(row) == columns(MODEL.classes)
+    assert [r["label"] for r in faces] == ["happy", "sad"] and faces[0]["landmark_9"] == 9.0
+    assert (empty[0]["status"], empty[0]["label"], empty[0]["width"]) == ("no_face", None, 64)
+    assert (failed["status"], failed["error"], failed["model_version"]) == ("error", "c.jpg: not a readable image",
+                                                                            "0123456789ab")
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "jsonl", "csv"])
+def test_written_parts_are_the_record_of_done_inputs(tmp_path: Path, fmt: str):
+    writer = PartWriter(tmp_path, fmt, MODEL.classes)
+    writer.write(face_rows("a.jpg", 64, 48, [_face(0.8)], MODEL) + face_rows("b.jpg", 64, 48, [], MODEL))
+    writer.write([error_row("c.jpg", "broken", MODEL)])
+    (tmp_path / f".part-x-000000.{fmt}.tmp").write_text("a part a killed run left half-written")
+    done = DoneInputs.scan(tmp_path, fmt)
+    assert len(done) == 3 and all(name in done for name in ("a.jpg", "b.jpg", "c.jpg"))
+    assert "d.jpg" not in done and writer.rows_written == 3
+
+
+def test_a_second_writer_never_overwrites_the_first_ones_parts(tmp_path: Path):
+    first, second = PartWriter(tmp_path, "parquet", MODEL.classes), PartWriter(tmp_path, "parquet", MODEL.classes)
+    paths = {first.write([error_row("a", "x", MODEL)]), second.write([error_row("b", "y", MODEL)])}
+    assert len(paths) == 2 and all(p.is_file() for p in paths)
+
+
+def test_the_progress_bar_is_silent_unless_stderr_is_a_terminal(monkeypatch: pytest.MonkeyPatch):
+    for tty in (False, True):
+        stream = io.StringIO()
+        stream.isatty = lambda tty=tty: tty  # type: ignore[method-assign]
+        monkeypatch.setattr(sys, "stderr", stream)
+        bar = _progress_bar([], enabled=True)
+        bar.update(5)
+        bar.close()
+        assert ("input/s" in stream.getvalue() or "5input" in stream.getvalue()) == tty
