@@ -214,3 +214,49 @@ def test_skip_bad_reaches_training(tmp_path: Path, capsys: pytest.CaptureFixture
     assert main([*args, "--run-dir", str(tmp_path / "strict")]) == 2
     assert "broken.png" in capsys.readouterr().err
     assert main([*args, "--run-dir", str(tmp_path / "lenient"), "--skip-bad"]) == 0
+
+
+def _faces_folder(root: Path, classes: tuple[str, ...], per_class: int = 8) -> Path:
+    import cv2
+    import numpy as np
+
+    for k, label in enumerate(classes):
+        (root / label).mkdir(parents=True)
+        for i in range(per_class):
+            face = np.random.default_rng(100 * k + i).integers(0, 255, (48, 48), np.uint8)
+            cv2.imwrite(str(root / label / f"{i}.png"), face)
+    return root
+
+
+@pytest.mark.parametrize("classes, extra", [(("happy", "sad", "neutral"), ()), (("happy", "sad"), ("contempt",))],
+                         ids=["three of the seven", "a new class: contempt"])
+def test_the_shipped_small_fine_tunes_by_name_to_another_class_list(tmp_path: Path, classes: tuple[str, ...],
+                                                                    extra: tuple[str, ...]) -> None:
+    import onnx
+    from onnx import numpy_helper
+
+    from ferkit.constants import EMOTIONS
+    from ferkit.inference.classify import bundled_model_path
+
+    data = _faces_folder(tmp_path / "faces", classes + extra)
+    argv = ["train", "--init-from", "small", "--data", str(data), "--classes", ",".join(classes), "--epochs", "1",
+            "--freeze-backbone", "--lr", "1e-9", "--batch-size", "8", "--accelerator", "cpu", "--no-progress",
+            "--cache-dir", str(tmp_path / "cache"), "--val-fraction", "0.25", "--run-dir", str(tmp_path / "run")]
+    if extra:
+        argv += ["--extra-classes", ",".join(extra)]
+    assert main(argv) == 0
+    model, meta = load_model(tmp_path / "run")
+    assert meta.model_name == "small" and meta.classes == classes + extra
+    shipped = {t.name: numpy_helper.to_array(t)
+               for t in onnx.load(str(bundled_model_path("small"))).graph.initializer}
+    for i, name in enumerate(classes):  # the shared classes keep the shipped model's output rows
+        row = torch.from_numpy(shipped["head.fc.weight"][EMOTIONS.index(name)])
+        torch.testing.assert_close(model.head.fc.weight[i], row)
+    assert model.head.fc.out_features == len(classes + extra)
+
+
+def test_the_ensemble_cannot_be_fine_tuned_and_says_what_can(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    data = _faces_folder(tmp_path / "faces", ("happy", "sad"))
+    assert main(["train", "--init-from", "large", "--data", str(data), "--epochs", "1", "--accelerator", "cpu",
+                 "--cache-dir", str(tmp_path / "cache"), "--run-dir", str(tmp_path / "run")]) == 2
+    assert "ensemble of 3 networks is shipped for inference only" in capsys.readouterr().err

@@ -39,7 +39,8 @@ class TrainConfig:
     # model
     model: str = option("cnn", "architecture name (see `ferkit models`)")
     drop_rate: float | None = option(None, "dropout of the classifier head (default: the model's own)", "[0, 1)")
-    init_from: Path | None = option(None, "fine-tune from this ferkit model file or run dir (transfer learning)")
+    init_from: Path | None = option(None, "fine-tune from a bundled model (small, base), an exported .onnx file, or "
+                                           "a ferkit model file or run dir (transfer learning)")
     freeze_backbone: bool = option(False, "with --init-from: train only the classifier head")
     # optimisation
     epochs: int = option(30, "maximum number of epochs", "[1, inf)")

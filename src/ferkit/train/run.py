@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import numpy as np
 import torch
 from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.utilities import rank_zero_only
@@ -25,7 +26,9 @@ from torch import nn
 from ferkit.data import DataConfig, DatasetSplits, load_dataset
 from ferkit.data.split import stratified_split
 from ferkit.errors import ConfigError
+from ferkit.inference.classify import bundled_model_path
 from ferkit.models import create_model
+from ferkit.models.onnx_import import calibrate_batchnorm, model_from_onnx
 from ferkit.train.callbacks import AtomicCheckpointIO, BestModelExport, EpochHistory
 from ferkit.train.checkpoint import MODEL_FILE, RUN_CONFIG_FILE, RUN_METRICS_FILE, ModelMeta, load_model
 from ferkit.train.config import TrainConfig
@@ -109,12 +112,32 @@ def _data_config(cfg: TrainConfig) -> DataConfig:
                       seed=cfg.seed, skip_bad=cfg.skip_bad, cache_dir=cfg.cache_dir)
 
 
-def _build_model(cfg: TrainConfig, classes: tuple[str, ...]) -> nn.Module:
+# Faces whose BatchNorm statistics a model rebuilt from an ONNX file is calibrated on before fine-tuning
+# (a random sample of the training faces): per-channel means and variances settle well before a thousand.
+CALIBRATION_FACES = 2048
+
+
+def _load_trainable(source: Path, faces: np.ndarray) -> tuple[nn.Module, ModelMeta]:
+    """A trained model to fine-tune: a ferkit model file or run folder, or an exported `.onnx` file or a bundled
+    model's name, rebuilt from the ONNX weights with its BatchNorms calibrated on `faces` (`models.onnx_import`)."""
+    bundled = bundled_model_path(str(source)) if not source.exists() else None
+    onnx_file = bundled or (source if source.suffix == ".onnx" else None)
+    if onnx_file is None:
+        return load_model(source)
+    model, meta = model_from_onnx(onnx_file)
+    pick = np.random.default_rng(0).permutation(len(faces))[:CALIBRATION_FACES]
+    calibrate_batchnorm(model, faces[np.sort(pick)])
+    log.info("fine-tuning %s: weights rebuilt from %s, BatchNorm calibrated on %d training faces", source,
+             onnx_file, len(pick))
+    return model, ModelMeta.from_dict(meta)
+
+
+def _build_model(cfg: TrainConfig, classes: tuple[str, ...], faces: np.ndarray) -> nn.Module:
     """A fresh model, or (with --init-from) a trained one whose head is rebuilt for new classes; rows of
     classes the two share keep their trained weights."""
     if cfg.init_from is None:
         return create_model(cfg.model, num_classes=len(classes), input_size=cfg.input_size, drop_rate=cfg.drop_rate)
-    model, meta = load_model(cfg.init_from)
+    model, meta = _load_trainable(Path(cfg.init_from), faces)
     model.train()  # load_model returns inference mode; dropout and batch-norm statistics must train again
     if meta.classes != classes:
         old_fc = model.head.fc
@@ -158,7 +181,7 @@ def train(cfg: TrainConfig, callbacks: Sequence[L.Callback] = ()) -> TrainResult
     log.info("data: %s; training on %d faces", splits.description, len(train_set))
     classes = train_set.classes
 
-    model = _build_model(cfg, classes)
+    model = _build_model(cfg, classes, train_set.images)
 
     class_weights = None
     if cfg.class_weighting != "none":
