@@ -93,6 +93,6 @@ def dcnn(num_classes: int = 7, in_chans: int = 1, input_size: int = 48, **kwargs
 @register_model
 def vgg_slim(num_classes: int = 7, in_chans: int = 1, input_size: int = 48, **kwargs) -> Vgg:
     """`vgg` at half width (32-64-128-256), ~1.2M params, a quarter of the FLOPs: a CPU-speed student for
-    distillation (about 600 faces/s at batch 64 on 2 cores in float32 ONNX Runtime)."""
+    distillation (`benchmarks/accuracy_speed.py --candidate` measures an exported one's speed)."""
     args = dict(widths=(32, 64, 128, 256), depth=2, head_hidden=(128,), drop_rate=0.3)
     return Vgg(num_classes, in_chans, input_size, **{**args, **kwargs})
