@@ -59,7 +59,8 @@ def resolve_model(name: str | None, workdir: Path) -> tuple[Path, str]:
     from ferkit.constants import EMOTIONS
     from ferkit.export.onnx import export_onnx
     from ferkit.models import create_model
-    from ferkit.train.checkpoint import ModelMeta, save_model
+    from ferkit.models.checkpoint import save_model
+    from ferkit.models.meta import ModelMeta
 
     model = create_model("small")
     model_file = save_model(workdir / "small.pt", model, ModelMeta("small", model.model_args, EMOTIONS))

@@ -36,7 +36,7 @@ class _OnnxModule(torch.nn.Module):
         self.classifier = classifier
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.from_numpy(self.classifier.logits(np.ascontiguousarray(x.numpy())))
+        return torch.from_numpy(self.classifier.outputs(np.ascontiguousarray(x.numpy())))
 
 
 def _summary(m: Metrics, faces_per_s: float) -> dict:

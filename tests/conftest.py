@@ -51,7 +51,8 @@ def tiny_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
     torch = pytest.importorskip("torch")
     from ferkit.export.onnx import export_onnx
     from ferkit.models import create_model
-    from ferkit.train.checkpoint import ModelMeta, save_model
+    from ferkit.models.checkpoint import save_model
+    from ferkit.models.meta import ModelMeta
 
     torch.manual_seed(0)
     model = create_model("test_tiny")

@@ -19,7 +19,8 @@ torch = pytest.importorskip("torch")
 @pytest.fixture
 def model_file(tmp_path: Path) -> Path:
     from ferkit.models import create_model
-    from ferkit.train.checkpoint import ModelMeta, save_model
+    from ferkit.models.checkpoint import save_model
+    from ferkit.models.meta import ModelMeta
 
     torch.manual_seed(0)
     model = create_model("test_tiny")

@@ -13,8 +13,9 @@ import torch
 from ferkit.constants import EMOTIONS
 from ferkit.data.arrays import FaceArrays
 from ferkit.models import create_model
+from ferkit.models.checkpoint import save_model
+from ferkit.models.meta import ModelMeta
 from ferkit.train.callbacks import HISTORY_COLUMNS, HISTORY_FILE
-from ferkit.train.checkpoint import ModelMeta, save_model
 
 DATA_CLASSES = ("happy", "sad", "neutral")
 

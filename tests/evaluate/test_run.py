@@ -14,7 +14,7 @@ from ferkit.constants import EMOTIONS
 from ferkit.data import DataConfig, load_split
 from ferkit.errors import ConfigError
 from ferkit.evaluate.run import EvalConfig, evaluate
-from ferkit.train.checkpoint import load_model
+from ferkit.models.checkpoint import load_model
 from ferkit.transforms.preprocess import to_model_input
 
 from .conftest import DATA_CLASSES, save_tiny_model, write_history

@@ -11,7 +11,8 @@ torch = pytest.importorskip("torch")
 from ferkit.constants import EMOTIONS  # noqa: E402
 from ferkit.export.onnx import ExportResult, export_onnx  # noqa: E402
 from ferkit.models import create_model  # noqa: E402
-from ferkit.train.checkpoint import ModelMeta, save_model  # noqa: E402
+from ferkit.models.checkpoint import save_model  # noqa: E402
+from ferkit.models.meta import ModelMeta  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,8 @@ import torch
 from ferkit.constants import EMOTIONS, FER_MEAN, FER_STD
 from ferkit.errors import ModelError
 from ferkit.export.onnx import ExportResult, max_abs_diff
-from ferkit.inference.classify import METADATA_KEY
-from ferkit.train.checkpoint import load_model
+from ferkit.models.checkpoint import load_model
+from ferkit.models.meta import ONNX_METADATA_KEY as METADATA_KEY
 
 
 def test_onnx_matches_pytorch_on_the_same_inputs(exported: ExportResult, tiny_model_file: Path):

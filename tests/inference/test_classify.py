@@ -15,16 +15,10 @@ from ferkit.inference.classify import (
     TorchClassifier,
     bundled_models,
     load_classifier,
-    softmax,
 )
 from ferkit.transforms.preprocess import to_model_input
 
 FACES = np.random.default_rng(0).integers(0, 256, (5, 48, 48), dtype=np.uint8)
-
-
-def test_softmax_rows_sum_to_one_and_keep_order():
-    p = softmax(np.array([[1.0, 2.0, 3.0], [1000.0, 0.0, 0.0]]))
-    assert np.allclose(p.sum(1), 1) and p[0].argmax() == 2 and p[1, 0] == pytest.approx(1.0)
 
 
 def test_onnx_classifier_returns_probabilities_per_face(tiny_onnx: Path):
@@ -36,13 +30,22 @@ def test_onnx_classifier_returns_probabilities_per_face(tiny_onnx: Path):
     assert clf.predict(FACES[:0]).shape == (0, 7)
 
 
-def test_logits_of_a_batch_larger_than_a_chunk_match_face_by_face(tiny_onnx: Path):
+def test_outputs_of_a_batch_larger_than_a_chunk_match_face_by_face(tiny_onnx: Path):
     clf = OnnxClassifier(tiny_onnx)
     faces = np.random.default_rng(1).integers(0, 256, (2 * ONNX_CHUNK + 3, 48, 48), dtype=np.uint8)
-    logits = clf.logits(to_model_input(faces))
-    one_by_one = np.concatenate([clf.logits(to_model_input(faces[i:i + 1])) for i in range(len(faces))])
-    assert logits.shape == (len(faces), 7) and np.allclose(logits, one_by_one, atol=1e-5)
-    assert np.allclose(softmax(logits), clf.predict(faces), atol=1e-6)
+    outputs = clf.outputs(to_model_input(faces))
+    one_by_one = np.concatenate([clf.outputs(to_model_input(faces[i:i + 1])) for i in range(len(faces))])
+    assert outputs.shape == (len(faces), 7) and np.allclose(outputs, one_by_one, atol=1e-5)
+    assert clf.meta.output_kind == "logits"
+    assert np.allclose(clf.meta.probabilities(outputs), clf.predict(faces), atol=1e-6)
+
+
+def test_the_large_ensemble_returns_log_probabilities_and_gets_no_second_softmax():
+    clf = load_classifier("large")
+    outputs = clf.outputs(to_model_input(FACES))
+    assert clf.meta.output_kind == "log_probs"
+    assert np.allclose(np.exp(outputs).sum(1), 1, atol=1e-4)  # the graph's own softmax, averaged, then log
+    assert np.allclose(clf.predict(FACES), np.exp(outputs), atol=1e-6)
 
 
 def test_info_names_model_classes_size_and_source(tiny_onnx: Path):

@@ -7,8 +7,9 @@ import torch
 
 from ferkit.errors import ModelError
 from ferkit.models import create_model, list_models
+from ferkit.models.checkpoint import load_model, save_model
 from ferkit.models.ensemble import build_ensemble
-from ferkit.train.checkpoint import ModelMeta, load_model, save_model
+from ferkit.models.meta import ModelMeta
 
 
 def _member(path: Path, seed: int, classes=("angry", "happy", "sad")) -> Path:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ferkit.train.checkpoint import load_model
+from ferkit.models.checkpoint import load_model
 
 
 @pytest.mark.timeout(300)

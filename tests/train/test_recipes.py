@@ -9,7 +9,7 @@ import pytest
 
 from ferkit.apps.cli import main
 from ferkit.errors import ConfigError
-from ferkit.train.checkpoint import load_model
+from ferkit.models.checkpoint import load_model
 from ferkit.train.recipes import RECIPES, get_recipe
 
 

@@ -18,7 +18,7 @@ import torch
 
 from ferkit.apps.cli import main
 from ferkit.errors import ConfigError
-from ferkit.train.checkpoint import load_model
+from ferkit.models.checkpoint import load_model
 from ferkit.train.config import TrainConfig
 from ferkit.train.run import train
 

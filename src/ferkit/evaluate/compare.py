@@ -25,7 +25,8 @@ from ferkit.errors import ConfigError, DataError
 from ferkit.evaluate import figures
 from ferkit.evaluate.report import METRICS_FILE
 from ferkit.evaluate.rundir import RUN_CONFIG_FILE, free_dir, load_history
-from ferkit.train.checkpoint import HISTORY_FILE, MODEL_FILE, load_model
+from ferkit.models.checkpoint import MODEL_FILE, load_model
+from ferkit.train.checkpoint import HISTORY_FILE
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,8 @@ from ferkit.evaluate.metrics import compute_metrics
 from ferkit.evaluate.predict import Tta, predict_probs, select_device
 from ferkit.evaluate.report import HTML_FILE, METRICS_FILE, EvalReport, write_report
 from ferkit.evaluate.rundir import find_run_dir, free_dir, load_history
-from ferkit.train.checkpoint import ModelMeta, load_model
+from ferkit.models.checkpoint import load_model
+from ferkit.models.meta import ModelMeta
 from ferkit.transforms.preprocess import to_model_input
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,8 @@
 """Export a ferkit model file to ONNX for torch-free inference, and prove the export computes the same thing.
 
 The ONNX file takes 0..1 grayscale faces `input [batch, C, S, S]` (dynamic batch) and returns `logits
-[batch, num_classes]`; mean/std normalisation is inside the graph. What inference needs to use it (classes,
+[batch, num_classes]` (for an ensemble, log-probabilities: the metadata's `output.kind` says which); mean/std
+normalisation is inside the graph. What inference needs to use it (classes,
 preprocessing, normalisation, training data, metrics) is embedded as JSON under the metadata key
 "ferkit" and also written beside it as `<name>.json`, the form the bundled models ship in.
 """
@@ -21,9 +22,9 @@ import torch
 from torch import nn
 
 from ferkit.errors import ModelError
-from ferkit.inference.classify import METADATA_KEY
+from ferkit.models.checkpoint import load_model
 from ferkit.models.layers import InputNorm
-from ferkit.train.checkpoint import ModelMeta, load_model
+from ferkit.models.meta import ONNX_METADATA_KEY, ModelMeta, read_onnx_metadata
 
 log = logging.getLogger(__name__)
 
@@ -49,16 +50,22 @@ def build_metadata(model: nn.Module, meta: ModelMeta) -> dict[str, Any]:
         **meta.to_dict(),
         "input": {"name": INPUT_NAME, "layout": "NCHW", "channels": meta.model_args.get("in_chans", 1),
                   "scale": "gray 0..1"},
-        "output": {"name": OUTPUT_NAME, "kind": "logits"},
+        "output": {"name": OUTPUT_NAME, "kind": meta.output_kind},
         "normalization": normalization,
         "training_data": meta.train_config.get("data"),
     }
 
 
+def read_metadata(onnx_path: Path) -> dict[str, Any]:
+    """The whole ferkit metadata of an exported file (sidecar or embedded), to carry over to a derived file."""
+    props = {p.key: p.value for p in onnx.load(str(onnx_path), load_external_data=False).metadata_props}
+    return read_onnx_metadata(onnx_path, props)
+
+
 def write_metadata(onnx_path: Path, metadata: dict[str, Any]) -> Path:
     """Embed `metadata` in the ONNX file and write it beside it as `<stem>.json`; returns the .json path."""
     proto = onnx.load(str(onnx_path))
-    onnx.helper.set_model_props(proto, {METADATA_KEY: json.dumps(metadata)})
+    onnx.helper.set_model_props(proto, {ONNX_METADATA_KEY: json.dumps(metadata)})
     onnx.checker.check_model(proto)
     onnx.save(proto, str(onnx_path))
     sidecar = onnx_path.with_suffix(".json")

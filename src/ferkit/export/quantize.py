@@ -16,7 +16,7 @@ from onnxruntime.quantization.shape_inference import quant_pre_process
 
 from ferkit.data.arrays import FaceArrays
 from ferkit.errors import ModelError
-from ferkit.export.onnx import INPUT_NAME, write_metadata
+from ferkit.export.onnx import INPUT_NAME, read_metadata, write_metadata
 from ferkit.inference.classify import OnnxClassifier
 from ferkit.transforms.preprocess import to_model_input
 
@@ -52,7 +52,7 @@ def quantize_int8(onnx_path: str | Path, out: str | Path, calibration_faces: np.
         else:
             quantize_dynamic(str(prepared), str(out), weight_type=QuantType.QUInt8)
             method = "dynamic"
-    meta = {**OnnxClassifier(onnx_path).meta, "quantization": f"int8 {method}"}
+    meta = {**read_metadata(onnx_path), "quantization": f"int8 {method}"}
     write_metadata(out, meta)
     return out
 

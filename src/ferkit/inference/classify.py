@@ -7,7 +7,6 @@ config that travels with the model, so inference prepares faces exactly as train
 
 from __future__ import annotations
 
-import json
 from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
@@ -16,9 +15,8 @@ import numpy as np
 
 from ferkit.errors import ModelError
 from ferkit.inference.runtime import create_session
+from ferkit.models.meta import ModelMeta, read_onnx_metadata
 from ferkit.transforms.preprocess import PreprocessConfig, to_model_input
-
-METADATA_KEY = "ferkit"  # key of the JSON metadata inside an exported ONNX file's custom metadata
 
 # Faces per ONNX Runtime call: large batches are split so their activations stay in cache. The speed of each
 # chunk size is measured by benchmarks/bench_inference.py (results/inference.md); with `small` on 2 cores,
@@ -46,19 +44,13 @@ class Classifier(Protocol):
         ...
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits - logits.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
-
-
-def _describe(meta: dict[str, Any], source: Path, backend: str) -> dict[str, Any]:
+def _describe(meta: ModelMeta, source: Path, backend: str) -> dict[str, Any]:
     return {
-        "name": meta.get("model_name"),
-        "classes": list(meta["classes"]),
-        "input_size": PreprocessConfig.from_dict(meta.get("preprocess", {})).input_size,
-        "preprocess": meta.get("preprocess", {}),
-        "metrics": meta.get("metrics", {}),
+        "name": meta.model_name,
+        "classes": list(meta.classes),
+        "input_size": meta.preprocess.input_size,
+        "preprocess": meta.preprocess.to_dict(),
+        "metrics": meta.metrics,
         "source": str(source),
         "backend": backend,
     }
@@ -67,40 +59,28 @@ def _describe(meta: dict[str, Any], source: Path, backend: str) -> dict[str, Any
 class OnnxClassifier:
     """An exported model on ONNX Runtime.
 
-    Metadata (classes, preprocessing, metrics) comes from the sidecar `<model>.json` when present, else
-    from the file's own custom metadata.
+    Metadata (classes, preprocessing, output kind, metrics) comes from the sidecar `<model>.json` when present,
+    else from the file's own custom metadata (`ferkit.models.meta.read_onnx_metadata`).
     """
 
     def __init__(self, path: str | Path, threads: int | None = None) -> None:
         self.path = Path(path)
         self._session = create_session(self.path, threads)
         self._input = self._session.get_inputs()[0].name
-        self.meta = self._read_metadata()
-        self.classes = tuple(self.meta["classes"])
-        self.preprocess = PreprocessConfig.from_dict(self.meta.get("preprocess", {}))
-
-    def _read_metadata(self) -> dict[str, Any]:
-        sidecar = self.path.with_suffix(".json")
-        try:
-            if sidecar.is_file():
-                meta = json.loads(sidecar.read_text())
-            else:
-                meta = json.loads(self._session.get_modelmeta().custom_metadata_map[METADATA_KEY])
-        except (KeyError, ValueError) as exc:
-            raise ModelError(f"{self.path}: no ferkit metadata (a sidecar .json or embedded '{METADATA_KEY}' "
-                             f"entry); export it with `ferkit export`") from exc
-        if "classes" not in meta:
-            raise ModelError(f"{self.path}: metadata lists no 'classes'")
-        return meta
+        self.meta = ModelMeta.from_dict(
+            read_onnx_metadata(self.path, self._session.get_modelmeta().custom_metadata_map))
+        self.classes = self.meta.classes
+        self.preprocess = self.meta.preprocess
 
     def predict(self, faces: np.ndarray) -> np.ndarray:
         if len(faces) == 0:
             return np.zeros((0, len(self.classes)), np.float32)
-        return softmax(self.logits(to_model_input(faces)))
+        return self.meta.probabilities(self.outputs(to_model_input(faces)))
 
-    def logits(self, x: np.ndarray) -> np.ndarray:
-        """Raw outputs `[N, C]` for model input float32 `[N, 1, S, S]` (see `to_model_input`), run
-        `ONNX_CHUNK` faces at a time; for callers that build their own views of the faces, such as TTA."""
+    def outputs(self, x: np.ndarray) -> np.ndarray:
+        """Raw outputs `[N, C]` (of kind `meta.output_kind`) for model input float32 `[N, 1, S, S]` (see
+        `to_model_input`), run `ONNX_CHUNK` faces at a time; for callers that build their own views of the faces,
+        such as TTA, and turn them into probabilities with `meta.probabilities`."""
         return np.concatenate([self._session.run(None, {self._input: x[i:i + ONNX_CHUNK]})[0]
                                for i in range(0, len(x), ONNX_CHUNK)])
 
@@ -117,21 +97,20 @@ class TorchClassifier:
         except ImportError as exc:
             raise ModelError(f"{path}: running a PyTorch model file needs torch (pip install 'ferkit[train]'); "
                              "or export it with `ferkit export` and use the .onnx file") from exc
-        from ferkit.train.checkpoint import load_model, resolve_model_path
+        from ferkit.models.checkpoint import load_model, resolve_model_path
 
         self._torch = torch
         self.path = resolve_model_path(path)
-        self.model, meta = load_model(self.path)
-        self.meta = meta.to_dict()
-        self.classes = meta.classes
-        self.preprocess = meta.preprocess
+        self.model, self.meta = load_model(self.path)
+        self.classes = self.meta.classes
+        self.preprocess = self.meta.preprocess
 
     def predict(self, faces: np.ndarray) -> np.ndarray:
         if len(faces) == 0:
             return np.zeros((0, len(self.classes)), np.float32)
         with self._torch.inference_mode():
-            logits = self.model(to_model_input(self._torch.from_numpy(faces)))
-        return self._torch.softmax(logits, dim=1).numpy()
+            outputs = self.model(to_model_input(self._torch.from_numpy(faces)))
+        return self.meta.probabilities(outputs.float().numpy())
 
     def info(self) -> dict[str, Any]:
         return _describe(self.meta, self.path, "torch")

@@ -1,6 +1,19 @@
-"""Model zoo. Importing this package registers every architecture module listed below."""
+"""Model zoo: the registry, one module per architecture family, and the model file (`meta`, `checkpoint`).
 
-from ferkit.models import ensemble, mobilenet, resnet, vgg, xception  # noqa: F401  (registers the models)
-from ferkit.models._registry import create_model, is_model, list_models, register_model
+The names below import the architectures (and with them torch) on first use, so that the torch-free parts of
+this package, the model metadata in `ferkit.models.meta`, load where torch is not installed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["create_model", "is_model", "list_models", "register_model"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from ferkit.models import _registry, _zoo  # noqa: F401  (_zoo registers every architecture)
+
+        return getattr(_registry, name)
+    raise AttributeError(f"module 'ferkit.models' has no attribute '{name}'")

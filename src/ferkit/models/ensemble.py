@@ -52,7 +52,8 @@ def build_ensemble(model_files: Sequence[str | Path], flip_tta: bool = True):
     Raises:
         ModelError: fewer than one file, or members trained on different classes or input sizes.
     """
-    from ferkit.train.checkpoint import ModelMeta, load_model
+    from ferkit.models.checkpoint import load_model
+    from ferkit.models.meta import ModelMeta
 
     loaded = [load_model(f) for f in model_files]
     if not loaded:
@@ -67,6 +68,7 @@ def build_ensemble(model_files: Sequence[str | Path], flip_tta: bool = True):
     model = Ensemble([model for model, _ in loaded], flip_tta=flip_tta).eval()
     model.model_name, model.model_args = "ensemble", args
     meta = ModelMeta(model_name="ensemble", model_args=args, classes=metas[0].classes, preprocess=metas[0].preprocess,
+                     output_kind="log_probs",
                      train_config={"members": [str(f) for f in model_files],
                                    "member_train_configs": [m.train_config for m in metas]})
     return model, meta

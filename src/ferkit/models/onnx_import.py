@@ -13,7 +13,6 @@ exactly, in training mode as closely as a batch's statistics follow the data's.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -22,24 +21,12 @@ import torch
 from torch import nn
 
 from ferkit.errors import ModelError
-from ferkit.models._registry import create_model
+from ferkit.models import create_model
+from ferkit.models.meta import read_onnx_metadata
 from ferkit.transforms.preprocess import to_model_input
 
 _BN = (nn.BatchNorm1d, nn.BatchNorm2d)
 _LAYERS = (nn.Conv2d, nn.Linear)
-
-
-def onnx_metadata(path: Path) -> dict[str, Any]:
-    """The ferkit metadata of an exported model: the sidecar `<name>.json`, else the file's own."""
-    sidecar = path.with_suffix(".json")
-    if sidecar.is_file():
-        return json.loads(sidecar.read_text())
-    import onnx
-
-    props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
-    if "ferkit" not in props:
-        raise ModelError(f"{path}: no ferkit metadata (not exported by ferkit)")
-    return json.loads(props["ferkit"])
 
 
 def model_from_onnx(path: Path, atol: float = 1e-4) -> tuple[nn.Module, dict[str, Any]]:
@@ -52,12 +39,14 @@ def model_from_onnx(path: Path, atol: float = 1e-4) -> tuple[nn.Module, dict[str
     import onnx
     from onnx import numpy_helper
 
-    meta = onnx_metadata(path)
+    proto = onnx.load(str(path))
+    meta = read_onnx_metadata(path, {p.key: p.value for p in proto.metadata_props})
     if meta.get("model_name") == "ensemble":
         raise ModelError(f"{path}: an ensemble of {len(meta['model_args']['members'])} networks is shipped for "
                          "inference only; fine-tune a single network (small, base, or a model you trained)")
     model = create_model(meta["model_name"], **meta["model_args"]).eval()
-    weights = {t.name: numpy_helper.to_array(t) for t in onnx.load(str(path)).graph.initializer}
+    # Weights stored as float16 (`ferkit export --fp16-weights`) carry a `_fp16` suffix and a Cast back.
+    weights = {t.name.removesuffix("_fp16"): numpy_helper.to_array(t) for t in proto.graph.initializer}
     state = model.state_dict()
     layer, unfolded = None, set()
     for name, module in model.named_modules():

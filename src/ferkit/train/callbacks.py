@@ -14,7 +14,9 @@ import lightning as L
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
-from ferkit.train.checkpoint import HISTORY_FILE, MODEL_FILE, ModelMeta, save_model
+from ferkit.models.checkpoint import MODEL_FILE, save_model
+from ferkit.models.meta import ModelMeta
+from ferkit.train.checkpoint import HISTORY_FILE
 
 log = logging.getLogger(__name__)
 

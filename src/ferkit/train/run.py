@@ -28,9 +28,11 @@ from ferkit.data.split import stratified_split
 from ferkit.errors import ConfigError
 from ferkit.inference.classify import bundled_model_path
 from ferkit.models import create_model
+from ferkit.models.checkpoint import MODEL_FILE, load_model
+from ferkit.models.meta import ModelMeta
 from ferkit.models.onnx_import import calibrate_batchnorm, model_from_onnx
 from ferkit.train.callbacks import AtomicCheckpointIO, BestModelExport, EpochHistory
-from ferkit.train.checkpoint import MODEL_FILE, RUN_CONFIG_FILE, RUN_METRICS_FILE, ModelMeta, load_model
+from ferkit.train.checkpoint import RUN_CONFIG_FILE, RUN_METRICS_FILE
 from ferkit.train.config import TrainConfig
 from ferkit.train.datamodule import FaceDataModule, inverse_frequency_weights
 from ferkit.train.distill import distillation_data

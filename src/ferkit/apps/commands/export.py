@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
 def _check_outputs(onnx: Path, checkpoints: list[Path], ensemble: bool, int8: bool) -> None:
     """Every file the export will write (the ONNX file, its metadata, the ensemble's model file, the int8 copy)
     is checked against the input model files before any work."""
-    from ferkit.train.checkpoint import resolve_model_path
+    from ferkit.models.checkpoint import resolve_model_path
 
     inputs = [resolve_model_path(c) for c in checkpoints]
     outputs = {"--onnx": onnx, "--onnx (its metadata)": onnx.with_suffix(".json")}
@@ -81,8 +81,8 @@ def _check_outputs(onnx: Path, checkpoints: list[Path], ensemble: bool, int8: bo
 
 def _save_ensemble(checkpoints: list[Path], out: Path, flip_tta: bool) -> Path:
     """Combine the checkpoints into one ensemble model file (kept beside the ONNX file, for evaluation)."""
+    from ferkit.models.checkpoint import save_model
     from ferkit.models.ensemble import build_ensemble
-    from ferkit.train.checkpoint import save_model
 
     model, meta = build_ensemble(checkpoints, flip_tta=flip_tta)
     return save_model(out, model, meta)
