@@ -1,9 +1,10 @@
 """Accuracy and speed of the models shipped in the package, exactly as inference runs them (ONNX Runtime).
 
-Evaluates each bundled `.onnx` on FER2013 PublicTest (../shared/data/fer2013/test, or --data) and writes
-benchmarks/results/bundled_models.json with accuracy, macro-F1, per-class recall, calibration and faces/s.
-With --tta it also scores test-time augmentation (flip, ten-crop: the views `ferkit evaluate --tta` uses) on the
-same ONNX file. Each run updates the entries of the models it evaluated and keeps the others.
+Scores each bundled model on FER2013 PublicTest (../shared/data/fer2013/test, or --data) with `ferkit evaluate
+--model NAME` (`ferkit.evaluate.run.evaluate`: the same report code as for any run), and writes
+benchmarks/results/bundled_models.json with accuracy, macro-F1, per-class recall, calibration and the faces/s
+of the whole evaluation. With --tta it also scores test-time augmentation (flip, ten-crop) on the same ONNX
+file. Each run updates the entries of the models it evaluated and keeps the others.
 
     python benchmarks/eval_bundled.py [--data ../shared/data/fer2013] [--models large small] [--tta flip tencrop]
 """
@@ -12,31 +13,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import onnxruntime
-import torch
 from machine import hardware, now_utc
 
-from ferkit.data import DataConfig, load_split
-from ferkit.evaluate.metrics import Metrics, compute_metrics
-from ferkit.evaluate.predict import predict_probs
-from ferkit.inference.classify import OnnxClassifier, bundled_model_path, bundled_models
+from ferkit.evaluate.metrics import Metrics
+from ferkit.evaluate.run import EvalConfig, evaluate
+from ferkit.inference.classify import bundled_model_path, bundled_models
 
 RESULTS = Path(__file__).parent / "results" / "bundled_models.json"
-
-
-class _OnnxModule(torch.nn.Module):
-    """An ONNX classifier behind nn.Module's call, so `predict_probs` builds its TTA views for the exported file."""
-
-    def __init__(self, classifier: OnnxClassifier) -> None:
-        super().__init__()
-        self.classifier = classifier
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.from_numpy(self.classifier.outputs(np.ascontiguousarray(x.numpy())))
 
 
 def _summary(m: Metrics, faces_per_s: float) -> dict:
@@ -44,26 +32,24 @@ def _summary(m: Metrics, faces_per_s: float) -> dict:
             "macro_f1": round(m.macro_f1, 4), "ece": round(m.ece, 4), "faces_per_s_whole_split": round(faces_per_s, 1)}
 
 
-def evaluate_bundled(name: str, data: Path, ttas: list[str]) -> dict:
-    path = bundled_model_path(name)
-    if path is None:
-        raise SystemExit(f"no bundled model '{name}'; bundled: {', '.join(sorted(bundled_models()))}")
-    classifier = OnnxClassifier(path)
-    pre = classifier.preprocess
-    faces = load_split(DataConfig(path=data, classes=classifier.classes, input_size=pre.input_size, clahe=pre.clahe,
-                                  cache_dir=Path.home() / ".cache" / "ferkit" / "data"), "PublicTest")
-    start = time.perf_counter()
-    probs = classifier.predict(faces.images)
-    seconds = time.perf_counter() - start
-    m = compute_metrics(faces.labels, probs, classifier.classes)
-    out = {"date": now_utc(), "split": "FER2013 PublicTest", "faces": len(faces), **_summary(m, len(faces) / seconds),
-           "recall": {c: round(float(r), 4) for c, r in zip(classifier.classes, m.recall, strict=True)}}
-    for tta in ttas:
+def _score(name: str, data: Path, tta: str) -> tuple[Metrics, float]:
+    """(metrics, faces/s of the whole evaluation) of `ferkit evaluate --model NAME --split PublicTest`."""
+    with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
-        probs = predict_probs(_OnnxModule(classifier), faces.images, tta=tta)
+        report = evaluate(EvalConfig(model=name, data=data, split="PublicTest", tta=tta, out_dir=Path(out),
+                                     gradcam_per_class=0, mistakes=0, cache_dir=Path.home() / ".cache/ferkit/data"))
         seconds = time.perf_counter() - start
-        out.setdefault("tta", {})[tta] = _summary(compute_metrics(faces.labels, probs, classifier.classes),
-                                                  len(faces) / seconds)
+    return report.metrics, report.metrics.num_faces / seconds
+
+
+def evaluate_bundled(name: str, data: Path, ttas: list[str]) -> dict:
+    if bundled_model_path(name) is None:
+        raise SystemExit(f"no bundled model '{name}'; bundled: {', '.join(sorted(bundled_models()))}")
+    m, rate = _score(name, data, "none")
+    out = {"date": now_utc(), "split": "FER2013 PublicTest", "faces": m.num_faces, **_summary(m, rate),
+           "recall": {c: round(float(r), 4) for c, r in zip(m.classes, m.recall, strict=True)}}
+    for tta in ttas:
+        out.setdefault("tta", {})[tta] = _summary(*_score(name, data, tta))
     return out
 
 

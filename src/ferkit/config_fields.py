@@ -52,9 +52,10 @@ def option(default: Any, help: str, bounds: str | None = None) -> Any:
     return field(default=default, metadata=metadata)
 
 
-def required(help: str) -> Any:
-    """A config field without a default: the command line must give it."""
-    return field(metadata={"help": help})
+def required(help: str, aliases: tuple[str, ...] = ()) -> Any:
+    """A config field without a default: the command line must give it (also as any of `aliases`, old option
+    names kept working)."""
+    return field(metadata={"help": help, "aliases": aliases})
 
 
 def check_bounds(config: Any) -> None:

@@ -49,7 +49,7 @@ def test_cli_writes_report_for_the_classes_present(tiny_model_file, faces_npz, t
 
 
 def test_class_subset_and_unknown_class(tiny_model_file, faces_npz, tmp_path, capsys):
-    report = evaluate(EvalConfig(checkpoint=tiny_model_file, data=faces_npz, classes=("Happiness", "sad"),
+    report = evaluate(EvalConfig(model=str(tiny_model_file), data=faces_npz, classes=("Happiness", "sad"),
                                  device="cpu", out_dir=tmp_path / "two"))
     assert report.metrics.classes == ("happy", "sad") and report.metrics.num_faces == 10
     assert report.metrics.accuracy == pytest.approx(_expected_accuracy(tiny_model_file, faces_npz, ("happy", "sad")))
@@ -63,7 +63,7 @@ def test_run_dir_defaults_history_and_numbering(faces_npz, tmp_path):
     run = tmp_path / "run"
     save_tiny_model(run / "model.pt", train_config={"data": str(faces_npz), "val_fraction": 0.2, "seed": 3})
     write_history(run, [0.2, 0.3])
-    cfg = EvalConfig(checkpoint=run, device="cpu", tta="flip", gradcam_per_class=0, mistakes=0)
+    cfg = EvalConfig(model=str(run), device="cpu", tta="flip", gradcam_per_class=0, mistakes=0)
     first, second = evaluate(cfg), evaluate(cfg)
     assert first.out_dir == run / "eval-val" and second.out_dir == run / "eval-val-2"
     assert first.data == faces_npz  # taken from the model's training config
@@ -74,9 +74,36 @@ def test_run_dir_defaults_history_and_numbering(faces_npz, tmp_path):
 
 
 def test_bare_model_file_goes_beside_it_and_needs_data(tiny_model_file, faces_npz):
-    report = evaluate(EvalConfig(checkpoint=tiny_model_file, data=faces_npz, split="train", device="cpu",
+    report = evaluate(EvalConfig(model=str(tiny_model_file), data=faces_npz, split="train", device="cpu",
                                  gradcam_per_class=0, mistakes=0))
     assert report.out_dir == tiny_model_file.parent / "tiny-eval-train"
     assert report.history is None and report.metrics.num_faces == 135
     with pytest.raises(ConfigError, match="pass --data"):
-        evaluate(EvalConfig(checkpoint=tiny_model_file, device="cpu"))
+        evaluate(EvalConfig(model=str(tiny_model_file), device="cpu"))
+
+
+def test_an_onnx_file_scores_as_its_pytorch_model_and_skips_grad_cam(tiny_onnx, faces_npz, tmp_path):
+    kwargs = dict(data=faces_npz, split="train", device="cpu", mistakes=0)
+    onnx = evaluate(EvalConfig(model=str(tiny_onnx), out_dir=tmp_path / "onnx", **kwargs))
+    torch_ = evaluate(EvalConfig(model=str(tiny_onnx.with_suffix(".pt")), out_dir=tmp_path / "pt", **kwargs))
+    assert onnx.metrics.accuracy == torch_.metrics.accuracy and onnx.metrics.num_faces == torch_.metrics.num_faces
+    assert abs(onnx.metrics.macro_f1 - torch_.metrics.macro_f1) < 1e-9
+    assert onnx.saliency == () and len(torch_.saliency) > 0 and onnx.num_params > 0
+    assert (tmp_path / "onnx" / "report.html").is_file()
+
+
+def test_a_bundled_model_scores_a_folder_without_splits_whole(tmp_path, capsys, monkeypatch):
+    import cv2
+
+    from ferkit.inference import sample_image_path
+
+    face = cv2.resize(cv2.imread(str(sample_image_path()), cv2.IMREAD_GRAYSCALE)[40:200, 145:300], (48, 48))
+    for label, count in (("happy", 6), ("sad", 4), ("neutral", 3)):
+        (tmp_path / "faces" / label).mkdir(parents=True)
+        for i in range(count):
+            cv2.imwrite(str(tmp_path / "faces" / label / f"{i}.png"), np.roll(face, i, axis=1))
+    monkeypatch.chdir(tmp_path)  # the default report folder: runs/evaluate/small-all
+    assert main(["evaluate", "--model", "small", "--data", "faces", "--split", "all", "--mistakes", "0"]) == 0
+    metrics = json.loads((tmp_path / "runs" / "evaluate" / "small-all" / "metrics.json").read_text())
+    assert metrics["num_faces"] == 13 and metrics["model_name"] == "small"
+    assert "accuracy" in capsys.readouterr().out

@@ -49,24 +49,24 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type, skip: tuple
         if f.name in skip or not f.init:
             continue
         tp = hints[f.name]
-        flag = "--" + f.name.replace("_", "-")
+        flags = ["--" + f.name.replace("_", "-"), *f.metadata.get("aliases", ())]
         help_text = f.metadata.get("help", "")
         if "bounds" in f.metadata:
             help_text += f"; in {f.metadata['bounds'].text}"
         base, _ = _base_type(tp)
         if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            parser.add_argument(flag, dest=f.name, type=_parser_for(tp), required=True, help=help_text)
+            parser.add_argument(*flags, dest=f.name, type=_parser_for(tp), required=True, help=help_text)
             continue
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
         if base is bool:
-            parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None,
+            parser.add_argument(*flags, dest=f.name, action=argparse.BooleanOptionalAction, default=None,
                                 help=f"{help_text} (default: {default})")
             continue
         kwargs: dict[str, Any] = {"dest": f.name, "type": _parser_for(tp), "default": None}
         if typing.get_origin(base) is typing.Literal:
             kwargs["choices"] = list(typing.get_args(base))
         shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
-        parser.add_argument(flag, help=f"{help_text} (default: {shown})", **kwargs)
+        parser.add_argument(*flags, help=f"{help_text} (default: {shown})", **kwargs)
 
 
 def config_from_args(cls: type[C], args: argparse.Namespace, defaults: Mapping[str, Any] | None = None,

@@ -76,15 +76,21 @@ def load_dataset(cfg: DataConfig) -> DatasetSplits:
 
 
 def load_split(cfg: DataConfig, split: str) -> FaceArrays:
-    """One split: `train`, `val`, `test`, or FER2013's names `Training`, `PublicTest`, `PrivateTest`.
+    """One split: `train`, `val`, `test`, or FER2013's names `Training`, `PublicTest`, `PrivateTest`; or `all`,
+    every face of the data set (a folder of labelled faces with no split of its own, scored whole).
 
     Raises:
         ConfigError: an unknown split name.
         DataError: the data set has no such split (e.g. no PrivateTest rows).
     """
-    key = _SPLIT_ALIASES.get(split.strip().lower())
+    name = split.strip().lower()
+    if name == "all":
+        splits = load_dataset(cfg)
+        return FaceArrays.concat([f for f in (splits.train, splits.val, splits.test) if f is not None])
+    key = _SPLIT_ALIASES.get(name)
     if key is None:
-        raise ConfigError(f"unknown split '{split}' (expected train, val, test, Training, PublicTest or PrivateTest)")
+        raise ConfigError(f"unknown split '{split}' (expected train, val, test, Training, PublicTest, PrivateTest "
+                          "or all)")
     faces = getattr(load_dataset(cfg), key)
     if faces is None:
         raise DataError(f"{cfg.path}: has no {split} split")

@@ -54,6 +54,13 @@ class FaceArrays:
         sources = tuple(self.sources[i] for i in index) if self.sources else ()
         return FaceArrays(self.images[index], self.labels[index], self.classes, sources)
 
+    @classmethod
+    def concat(cls, parts: Sequence[FaceArrays]) -> FaceArrays:
+        """The faces of `parts` (same class list) one after another."""
+        sources = tuple(s for p in parts for s in p.sources) if all(p.sources for p in parts) else ()
+        return cls(np.concatenate([p.images for p in parts]), np.concatenate([p.labels for p in parts]),
+                   parts[0].classes, sources)
+
     def save(self, path: str | Path) -> Path:
         """Write an uncompressed `.npz` (uncompressed loads fastest), atomically: never a half-written file."""
         path = Path(path)

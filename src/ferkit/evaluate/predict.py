@@ -8,7 +8,7 @@ TTA averages the softmax probabilities of several views of each face:
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -81,3 +81,15 @@ def tta_views(x: torch.Tensor, tta: Tta) -> list[torch.Tensor]:
     crops = [up[..., y:y + size, x0:x0 + size] for y, x0 in ((0, 0), (0, m), (m, 0), (m, m), (c, c))]
     return crops + [crop.flip(-1) for crop in crops]
 
+
+class OnnxModule(nn.Module):
+    """An exported model (`OnnxClassifier`) behind nn.Module's call, on the CPU, so that `predict_probs` and its
+    TTA views score ONNX files and bundled models exactly as they score PyTorch ones. Its outputs keep their
+    kind (logits or log-probabilities); the one softmax of `predict_probs` is right for both."""
+
+    def __init__(self, classifier: Any) -> None:
+        super().__init__()
+        self.classifier = classifier
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(self.classifier.outputs(np.ascontiguousarray(x.cpu().numpy())))

@@ -24,10 +24,11 @@ from ferkit.errors import ConfigError, DataError, ModelError
 from ferkit.evaluate.figures import FaceExample
 from ferkit.evaluate.gradcam import gradcam
 from ferkit.evaluate.metrics import compute_metrics
-from ferkit.evaluate.predict import Tta, predict_probs, select_device
+from ferkit.evaluate.predict import OnnxModule, Tta, predict_probs, select_device
 from ferkit.evaluate.report import HTML_FILE, METRICS_FILE, EvalReport, write_report
 from ferkit.evaluate.rundir import find_run_dir, free_dir, load_history
-from ferkit.models.checkpoint import load_model
+from ferkit.inference.classify import OnnxClassifier, bundled_model_path
+from ferkit.models.checkpoint import load_model, resolve_model_path
 from ferkit.models.meta import ModelMeta
 from ferkit.transforms.preprocess import to_model_input
 
@@ -38,9 +39,11 @@ log = logging.getLogger(__name__)
 class EvalConfig:
     """One evaluation: which model, on which faces, with which test-time augmentation, written where."""
 
-    checkpoint: Path = required("ferkit model file, or a run directory holding model.pt")
+    model: str = required("the model: a bundled name (base, large, small), an exported .onnx file, a ferkit model "
+                          "file, or a run directory holding model.pt", aliases=("--checkpoint",))
     data: Path | None = _f(None, "data set to evaluate on; unset = the one the model was trained on")
-    split: str = _f("val", "split: train, val, test, or FER2013's Training, PublicTest, PrivateTest")
+    split: str = _f("val", "split: train, val, test, FER2013's Training, PublicTest, PrivateTest, or all (every "
+                           "face: a folder of labelled faces with no split of its own)")
     classes: tuple[str, ...] = _f((), "evaluate on these classes only, model probabilities renormalised over "
                                       "them; empty = the model's classes that have faces in the split")
     tta: Tta = _f("none", "test-time augmentation: none, flip, or tencrop")
@@ -61,43 +64,66 @@ class EvalConfig:
 
 
 def evaluate(cfg: EvalConfig) -> EvalReport:
-    """Evaluate `cfg.checkpoint` on `cfg.split` of `cfg.data`; writes metrics.json, PNGs and report.html.
+    """Evaluate `cfg.model` on `cfg.split` of `cfg.data`; writes metrics.json, PNGs and report.html. An ONNX
+    model (a bundled name or an .onnx file) is scored as inference runs it; its report has no Grad-CAM.
 
     Raises:
         ModelError: unreadable model file, or an evaluated class the model does not know.
         DataError / ConfigError: missing or malformed data, unknown split.
 
     Example:
-        >>> report = evaluate(EvalConfig(checkpoint=Path("runs/train/cnn"), split="val", tta="flip"))
+        >>> report = evaluate(EvalConfig(model="runs/train/cnn", split="val", tta="flip"))
+        >>> report = evaluate(EvalConfig(model="small", data=Path("ck_plus/"), split="all"))
         >>> report.metrics.accuracy, report.html_path
     """
     device = select_device(cfg.device)
-    model, meta = load_model(cfg.checkpoint, map_location=device)
+    model, meta, source, onnx = _load(cfg.model, device)
     data_path = _data_path(cfg, meta)
     faces = _load_faces(cfg, meta, data_path)
     columns = _model_columns(faces.classes, meta.classes)
     log.info("evaluating %s on %s [%s]: %d faces, classes %s, tta=%s", meta.model_name, data_path, cfg.split,
              len(faces), ",".join(faces.classes), cfg.tta)
 
-    probs = predict_probs(model, faces.images, cfg.batch_size, device, cfg.tta, columns)
+    probs = predict_probs(model, faces.images, cfg.batch_size, "cpu" if onnx else device, cfg.tta, columns)
     metrics = compute_metrics(faces.labels, probs, faces.classes)
-    run_dir = find_run_dir(cfg.checkpoint)
+    run_dir = None if onnx else find_run_dir(source)
+    if onnx and cfg.gradcam_per_class:
+        log.info("Grad-CAM skipped: it needs the PyTorch model, and %s is an ONNX file", source)
     report = EvalReport(
         model_name=meta.model_name,
-        checkpoint=Path(cfg.checkpoint).resolve(),
+        checkpoint=source.resolve(),
         data=data_path.resolve(),
         split=cfg.split,
         tta=cfg.tta,
-        num_params=sum(p.numel() for p in model.parameters()),
+        num_params=_onnx_weights(source) if onnx else sum(p.numel() for p in model.parameters()),
         metrics=metrics,
-        out_dir=free_dir(cfg.out_dir or _default_out_dir(cfg, run_dir), (METRICS_FILE, HTML_FILE)),
+        out_dir=free_dir(cfg.out_dir or _default_out_dir(cfg, run_dir, source, onnx), (METRICS_FILE, HTML_FILE)),
         model_classes=meta.classes,
         mistakes=_confident_mistakes(faces, probs, cfg.mistakes),
-        saliency=_saliency_examples(model, faces, probs, columns, cfg.gradcam_per_class, device, cfg.batch_size),
+        saliency=() if onnx else _saliency_examples(model, faces, probs, columns, cfg.gradcam_per_class, device,
+                                                    cfg.batch_size),
         history=load_history(run_dir) if run_dir else None,
     )
     write_report(report)
     return report
+
+
+def _load(name: str, device: torch.device) -> tuple[nn.Module, ModelMeta, Path, bool]:
+    """(model, its metadata, its file, whether it is ONNX) for a bundled name, an .onnx file or a ferkit
+    model file / run directory."""
+    path = bundled_model_path(name) or Path(name)
+    if path.suffix == ".onnx":
+        classifier = OnnxClassifier(path)
+        return OnnxModule(classifier), classifier.meta, path, True
+    model, meta = load_model(path, map_location=device)
+    return model, meta, resolve_model_path(path), False
+
+
+def _onnx_weights(path: Path) -> int:
+    """Number of weights stored in an ONNX file (BatchNorm folded into the layers before it)."""
+    import onnx
+
+    return int(sum(np.prod(t.dims) for t in onnx.load(str(path)).graph.initializer))
 
 
 def _data_path(cfg: EvalConfig, meta: ModelMeta) -> Path:
@@ -105,7 +131,7 @@ def _data_path(cfg: EvalConfig, meta: ModelMeta) -> Path:
         return Path(cfg.data)
     trained_on = meta.train_config.get("data")
     if not trained_on:
-        raise ConfigError(f"{cfg.checkpoint}: the model file does not say which data it was trained on; pass --data")
+        raise ConfigError(f"{cfg.model}: the model file does not say which data it was trained on; pass --data")
     return Path(trained_on)
 
 
@@ -128,7 +154,7 @@ def _load_faces(cfg: EvalConfig, meta: ModelMeta, data_path: Path) -> FaceArrays
         wanted = tuple(normalise_label(c) for c in cfg.classes)
         unknown = [c for c in wanted if c not in meta.classes]
         if unknown:
-            raise ModelError(f"{cfg.checkpoint}: class(es) {', '.join(unknown)} of --classes are unknown to model "
+            raise ModelError(f"{cfg.model}: class(es) {', '.join(unknown)} of --classes are unknown to model "
                              f"'{meta.model_name}' (its classes: {', '.join(meta.classes)})")
     else:
         counts = faces.class_counts()
@@ -149,11 +175,12 @@ def _model_columns(data_classes: tuple[str, ...], model_classes: tuple[str, ...]
     return np.array([model_classes.index(c) for c in data_classes])
 
 
-def _default_out_dir(cfg: EvalConfig, run_dir: Path | None) -> Path:
+def _default_out_dir(cfg: EvalConfig, run_dir: Path | None, source: Path, onnx: bool) -> Path:
     if run_dir is not None:
         return run_dir / f"eval-{cfg.split}"
-    checkpoint = Path(cfg.checkpoint)
-    return checkpoint.parent / f"{checkpoint.stem}-eval-{cfg.split}"
+    if onnx:  # never beside the file: a bundled model's folder is the installed package
+        return Path("runs") / "evaluate" / f"{source.stem}-{cfg.split}"
+    return source.parent / f"{source.stem}-eval-{cfg.split}"
 
 
 def _confident_mistakes(faces: FaceArrays, probs: np.ndarray, count: int) -> tuple[FaceExample, ...]:
