@@ -23,6 +23,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ferkit.errors import ConfigError
+from ferkit.files import atomic_path
 from ferkit.inference.types import FacePrediction
 
 Format = Literal["parquet", "jsonl", "csv"]
@@ -107,21 +108,20 @@ class PartWriter:
         if not rows:
             return None
         path = self.folder / f"part-{self._run}-{self._count:06d}{SUFFIX[self.fmt]}"
-        tmp = path.with_name(f".{path.name}.tmp")
-        if self.fmt == "parquet":
-            import pyarrow as pa
-            import pyarrow.parquet as pq
+        with atomic_path(path) as tmp:  # hidden until renamed: `DoneInputs.scan` sees only whole parts
+            if self.fmt == "parquet":
+                import pyarrow as pa
+                import pyarrow.parquet as pq
 
-            pq.write_table(pa.Table.from_pylist(list(rows), schema=self._schema), tmp)
-        elif self.fmt == "jsonl":
-            with tmp.open("w") as f:
-                f.writelines(json.dumps(row) + "\n" for row in rows)
-        else:
-            with tmp.open("w", newline="") as f:
-                writer = csv.DictWriter(f, self.columns)
-                writer.writeheader()
-                writer.writerows(rows)
-        os.replace(tmp, path)
+                pq.write_table(pa.Table.from_pylist(list(rows), schema=self._schema), tmp)
+            elif self.fmt == "jsonl":
+                with tmp.open("w") as f:
+                    f.writelines(json.dumps(row) + "\n" for row in rows)
+            else:
+                with tmp.open("w", newline="") as f:
+                    writer = csv.DictWriter(f, self.columns)
+                    writer.writeheader()
+                    writer.writerows(rows)
         self._count += 1
         self.rows_written += len(rows)
         return path

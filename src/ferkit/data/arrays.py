@@ -6,7 +6,6 @@ Every reader (FER2013 CSV, Kaggle folders, any class-per-folder set) returns one
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ferkit.errors import DataError
+from ferkit.files import atomic_path
 
 
 @dataclass(frozen=True)
@@ -64,11 +64,9 @@ class FaceArrays:
     def save(self, path: str | Path) -> Path:
         """Write an uncompressed `.npz` (uncompressed loads fastest), atomically: never a half-written file."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp.npz")  # unique: DDP ranks may write at once
-        np.savez(tmp, images=self.images, labels=self.labels, classes=np.array(self.classes),
-                 sources=np.array(self.sources))
-        tmp.replace(path)
+        with atomic_path(path) as tmp:  # DDP ranks may write at once: each has its own temporary file
+            np.savez(tmp, images=self.images, labels=self.labels, classes=np.array(self.classes),
+                     sources=np.array(self.sources))
         return path
 
     @classmethod

@@ -19,6 +19,7 @@ from ferkit.data.arrays import FaceArrays
 from ferkit.data.config import DataConfig
 from ferkit.data.source import SourceData
 from ferkit.errors import DataError
+from ferkit.files import atomic_write
 
 logger = logging.getLogger(__name__)
 
@@ -89,8 +90,6 @@ def save_cached(cfg: DataConfig, data: SourceData, fingerprint: dict[str, int]) 
         faces.save(entry / f"{split}.npz")
     meta = {"key": _key_fields(cfg), "fingerprint": fingerprint, "names": data.names,
             "skipped": list(data.skipped)}
-    tmp = meta_path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(meta, indent=1))
-    tmp.replace(meta_path)
+    atomic_write(meta_path, json.dumps(meta, indent=1))
     logger.info("cached %s in %s", cfg.path, entry)
     return entry

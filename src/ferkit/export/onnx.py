@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ import torch
 from torch import nn
 
 from ferkit.errors import ModelError
+from ferkit.files import atomic_path
 from ferkit.models.checkpoint import load_model
 from ferkit.models.layers import InputNorm
 from ferkit.models.meta import ONNX_METADATA_KEY, ModelMeta, read_onnx_metadata
@@ -117,17 +119,14 @@ def export_onnx(model_file: str | Path, out: str | Path, opset: int = 18, parity
     out.parent.mkdir(parents=True, exist_ok=True)
     size, chans = meta.preprocess.input_size, meta.model_args.get("in_chans", 1)
     example = torch.rand(2, chans, size, size, generator=torch.Generator().manual_seed(seed))
-    tmp = out.with_name(out.name + ".tmp")
-    try:
+    with tempfile.TemporaryDirectory() as scratch, atomic_path(out) as staged:
+        raw = Path(scratch) / "raw.onnx"
         torch.onnx.export(
-            model, (example,), str(tmp), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+            model, (example,), str(raw), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
             dynamic_shapes=({0: torch.export.Dim("batch")},), opset_version=opset, dynamo=True, verbose=False,
         )
-        # The exporter may spill weights to "<tmp>.data"; loading and saving inlines them into one file.
-        onnx.save(onnx.load(str(tmp)), str(out))
-    finally:
-        tmp.unlink(missing_ok=True)
-        tmp.with_name(tmp.name + ".data").unlink(missing_ok=True)
+        # The exporter may spill weights to "raw.onnx.data"; loading and saving inlines them into one file.
+        onnx.save(onnx.load(str(raw)), str(staged))
     if fp16_weights:
         store_weights_fp16(out)
     metadata = build_metadata(model, meta)

@@ -9,14 +9,13 @@ from __future__ import annotations
 import hashlib
 import http.client
 import logging
-import os
-import tempfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from ferkit.errors import ModelError
+from ferkit.files import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -82,20 +81,14 @@ def download_file(url: str, path: Path, sha256: str, timeout_s: float = 30.0) ->
     Raises:
         ModelError: network failure, interrupted transfer or checksum mismatch (the partial file is removed).
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
     log.info("downloading %s to %s", url, path)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".part")
-    tmp = Path(tmp_name)
-    try:
+    with atomic_path(path) as tmp:  # a failed or corrupt download never takes the cached file's place
         try:
-            digest = _stream(url, os.fdopen(fd, "wb"), timeout_s)
+            digest = _stream(url, tmp.open("wb"), timeout_s)
         except (OSError, ValueError, http.client.HTTPException) as exc:  # URLError is an OSError
             raise ModelError(f"cannot download {url}: {exc}") from exc
         if digest != sha256:
             raise ModelError(f"download of {url} failed its checksum: expected sha256 {sha256}, got {digest}")
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)  # a no-op after the rename
     return path
 
 

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from ferkit.errors import ModelError
+from ferkit.files import atomic_path
 from ferkit.models.meta import ModelMeta
 
 FORMAT = "ferkit-model/1"
@@ -22,11 +23,9 @@ MODEL_FILE = "model.pt"  # the best model of a training run, in its run folder
 def save_model(path: str | Path, model: nn.Module, meta: ModelMeta) -> Path:
     """Write weights + meta atomically (a crash mid-write never leaves a corrupt file at `path`)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu() for k, v in _unwrap(model).state_dict().items()}
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save({"format": FORMAT, **meta.to_dict(), "state_dict": state}, tmp)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        torch.save({"format": FORMAT, **meta.to_dict(), "state_dict": state}, tmp)
     return path
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import logging
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ import lightning as L
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
+from ferkit.files import atomic_path
 from ferkit.models.checkpoint import MODEL_FILE, save_model
 from ferkit.models.meta import ModelMeta
 from ferkit.train.checkpoint import HISTORY_FILE
@@ -29,11 +29,8 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     previous checkpoint intact instead of a truncated one."""
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options: Any | None = None) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        torch.save(checkpoint, tmp)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            torch.save(checkpoint, tmp)
 
 
 def _value(metrics: dict[str, Any], *names: str) -> float | None:
@@ -90,12 +87,10 @@ class EpochHistory(L.Callback):
             log.info("epoch %d/%d %s", row["epoch"], trainer.max_epochs, shown)
 
     def _write(self) -> None:
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with tmp.open("w", newline="") as f:
+        with atomic_path(self.path) as tmp, tmp.open("w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=HISTORY_COLUMNS)
             writer.writeheader()
             writer.writerows(self.rows)
-        os.replace(tmp, self.path)
 
     def state_dict(self) -> dict[str, Any]:
         return {"rows": list(self.rows)}

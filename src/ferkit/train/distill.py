@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -26,6 +25,7 @@ import torch.nn.functional as F
 
 from ferkit.data.arrays import FaceArrays
 from ferkit.errors import ConfigError
+from ferkit.files import atomic_path
 from ferkit.inference.classify import Classifier, load_classifier
 from ferkit.inference.download import sha256_of
 from ferkit.train.augment import AugmentConfig, augment_batch
@@ -93,10 +93,8 @@ def _label(teacher: _Teacher, images: np.ndarray, cache_dir: Path | None) -> np.
     p = np.concatenate(probs).astype(np.float64)
     out = np.log(np.clip(p / p.sum(axis=1, keepdims=True), 1e-8, None)).astype(np.float32)
     if cached is not None:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_name(f"{cached.stem}.{os.getpid()}.tmp.npy")  # unique: DDP ranks may write at once
-        np.save(tmp, out)
-        tmp.replace(cached)
+        with atomic_path(cached) as tmp:  # DDP ranks may write at once: each has its own temporary file
+            np.save(tmp, out)
     return out
 
 

@@ -1,0 +1,41 @@
+"""`atomic_path` / `atomic_write`: the one way ferkit writes a file that must never be seen half-written (model
+files, checkpoints, histories, data caches, downloads, exports, result parts).
+
+The data goes to a hidden temporary file beside the target (same folder, so the rename cannot cross file
+systems; named with the process id and a random tag, so DDP ranks and parallel workers never share one; ending
+in the target's suffix, for writers such as `np.savez` that add theirs), which then replaces the target in one
+rename. A crash leaves the old file or the whole new one, never a mix, and never a stray temporary file after
+an exception.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary path to write `path`'s new content to; it replaces `path` when the block ends without error
+    and is removed otherwise. The folder is created if needed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(3)}.tmp{path.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def atomic_write(path: str | Path, data: str | bytes) -> Path:
+    """Write `data` (text as UTF-8) to `path` atomically; returns `path`."""
+    with atomic_path(path) as tmp:
+        if isinstance(data, str):
+            tmp.write_text(data, encoding="utf-8")
+        else:
+            tmp.write_bytes(data)
+    return Path(path)
