@@ -3,7 +3,7 @@
 # selects the best epoch), then export it to ONNX and evaluate it.
 #   scripts/train_small.sh [DATA] [OUT]      DATA default ../shared/data/fer2013, OUT default runs/small
 # About 4.3 hours on 2 CPU cores (teacher passes included). Run it again after an interruption: a finished stage
-# (its metrics.json exists) is skipped and an unfinished one resumes from its last checkpoint.
+# (its train_metrics.json exists) is skipped and an unfinished one resumes from its last checkpoint.
 set -euo pipefail
 DATA=${1:-../shared/data/fer2013}
 OUT=${2:-runs/small}
@@ -11,7 +11,7 @@ FERKIT=${FERKIT:-.venv/bin/ferkit}
 
 stage() {  # stage RUN_DIR TRAIN_ARGS...
     local dir=$1; shift
-    [ -f "$dir/metrics.json" ] && { echo "skip $dir: finished"; return 0; }
+    [ -f "$dir/train_metrics.json" ] && { echo "skip $dir: finished"; return 0; }
     local resume=(); [ -f "$dir/checkpoints/last.ckpt" ] && resume=(--resume)
     "$FERKIT" train "$@" --data "$DATA" --run-dir "$dir" "${resume[@]}"
 }

@@ -15,7 +15,7 @@ FAKE_FERKIT = """#!/usr/bin/env bash
 echo "$*" >> "$LOG"
 if [ "$1" = train ]; then
     [ -n "${FAIL_TRAIN:-}" ] && exit 3
-    while [ $# -gt 0 ]; do [ "$1" = --run-dir ] && { mkdir -p "$2"; echo {} > "$2/metrics.json"; }; shift; done
+    while [ $# -gt 0 ]; do [ "$1" = --run-dir ] && { mkdir -p "$2"; echo {} > "$2/train_metrics.json"; }; shift; done
 fi
 """
 
@@ -50,7 +50,7 @@ def test_train_small_runs_both_stages_then_exports(tmp_path: Path, fake: dict[st
 def test_train_small_skips_finished_stage_and_resumes_interrupted_one(tmp_path: Path, fake: dict[str, str]) -> None:
     out = tmp_path / "out"
     (out / "stage1").mkdir(parents=True)
-    (out / "stage1" / "metrics.json").write_text("{}")
+    (out / "stage1" / "train_metrics.json").write_text("{}")
     (out / "stage2" / "checkpoints").mkdir(parents=True)
     (out / "stage2" / "checkpoints" / "last.ckpt").write_bytes(b"")
     rc, calls = run_small(tmp_path, fake)

@@ -15,7 +15,8 @@ from ferkit.data.arrays import FaceArrays
 from ferkit.models import create_model
 from ferkit.models.checkpoint import save_model
 from ferkit.models.meta import ModelMeta
-from ferkit.train.callbacks import HISTORY_COLUMNS, HISTORY_FILE
+from ferkit.train.callbacks import HISTORY_COLUMNS
+from ferkit.train.rundir import RunDir
 
 DATA_CLASSES = ("happy", "sad", "neutral")
 
@@ -31,7 +32,7 @@ def save_tiny_model(path: Path, train_config: dict | None = None, seed: int = 0)
 def write_history(run_dir: Path, val_acc: list[float]) -> Path:
     """A history.csv as `ferkit train` writes it, with one row per entry of `val_acc` (train_acc left empty)."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    path = run_dir / HISTORY_FILE
+    path = RunDir(run_dir).history
     with path.open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=HISTORY_COLUMNS)
         writer.writeheader()

@@ -13,29 +13,33 @@ from ferkit.evaluate.compare import CompareConfig, compare_runs, load_run_summar
 from .conftest import save_tiny_model, write_history, write_json
 
 
-def _evaluated_run(root: Path, split: str = "val") -> Path:
+def _evaluated_run(root: Path, split: str = "val", legacy: bool = False) -> Path:
+    """A run with an evaluation; `legacy` writes both metrics files under the old shared name metrics.json."""
     run = root / "cnn"
     write_history(run, [0.40, 0.55, 0.61])
     write_json(run / "config.json", {"data": "data/fer2013", "model": "cnn"})
-    write_json(run / "metrics.json", {"val_acc": 0.61, "val_macro_f1": 0.57, "epochs_run": 3})
-    write_json(run / f"eval-{split}" / "metrics.json", {
+    write_json(run / ("metrics.json" if legacy else "train_metrics.json"),
+               {"val_acc": 0.61, "val_macro_f1": 0.57, "epochs_run": 3})
+    write_json(run / f"eval-{split}" / ("metrics.json" if legacy else "evaluation.json"), {
         "split": split, "data": "data/fer2013", "num_params": 1_500_000, "accuracy": 0.6123, "macro_f1": 0.5871,
         "per_class": {"happy": {"recall": 0.85}, "sad": {"recall": 0.5}, "disgust": {"recall": None}},
     })
     return run
 
 
-def _trained_run(root: Path) -> Path:
+def _trained_run(root: Path, legacy: bool = False) -> Path:
     run = root / "dcnn"
     write_history(run, [0.45, 0.62, 0.66, 0.68])
     write_json(run / "config.json", {"data": "data/fer2013", "model": "test_tiny"})
-    write_json(run / "metrics.json", {"val_acc": 0.68, "val_macro_f1": 0.64, "epochs_run": 4})
+    write_json(run / ("metrics.json" if legacy else "train_metrics.json"),
+               {"val_acc": 0.68, "val_macro_f1": 0.64, "epochs_run": 4})
     save_tiny_model(run / "model.pt")
     return run
 
 
-def test_summaries(tmp_path):
-    evaluated = load_run_summary(_evaluated_run(tmp_path))
+@pytest.mark.parametrize("legacy", [False, True], ids=["train_metrics.json + evaluation.json", "old metrics.json"])
+def test_summaries(tmp_path, legacy: bool):
+    evaluated = load_run_summary(_evaluated_run(tmp_path, legacy=legacy))
     assert (evaluated.accuracy, evaluated.macro_f1, evaluated.num_params) == (0.6123, 0.5871, 1_500_000)
     assert evaluated.recall == {"happy": 0.85, "sad": 0.5, "disgust": None}
     assert (evaluated.epochs, evaluated.train_time_s, evaluated.measured_on) == (3, 90.0, "fer2013 [val]")
@@ -43,11 +47,11 @@ def test_summaries(tmp_path):
     folder = load_run_summary(tmp_path / "cnn" / "eval-val")  # an evaluation folder names its run's parent
     assert (folder.name, folder.accuracy, folder.epochs) == ("cnn/eval-val", 0.6123, 3)
 
-    trained = load_run_summary(_trained_run(tmp_path))
+    trained = load_run_summary(_trained_run(tmp_path, legacy=legacy))
     assert (trained.accuracy, trained.macro_f1, trained.recall) == (0.68, 0.64, {})
     assert trained.epochs == 4 and trained.train_time_s == 120.0
     assert trained.num_params > 0  # counted from model.pt
-    assert trained.source.endswith("metrics.json (best epoch)")
+    assert trained.source.endswith(("metrics.json" if legacy else "train_metrics.json") + " (best epoch)")
 
 
 def test_compare_writes_table_and_figure(tmp_path):
@@ -83,7 +87,7 @@ def test_split_option_and_missing_metrics(tmp_path):
 
 def test_run_stopped_before_its_end_is_summarised_from_its_history(tmp_path):
     run = tmp_path / "stopped"
-    write_history(run, [0.40, 0.66, 0.62])  # no metrics.json: the run was killed before it finished
+    write_history(run, [0.40, 0.66, 0.62])  # no train_metrics.json: the run was killed before it finished
     write_json(run / "config.json", {"data": "data/fer2013", "model": "cnn"})
     summary = load_run_summary(run)
     assert (summary.accuracy, summary.epochs) == (0.66, 3)

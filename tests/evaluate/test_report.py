@@ -1,4 +1,4 @@
-"""The report: metrics.json, one PNG per figure, and an HTML page that embeds them all."""
+"""The report: evaluation.json, one PNG per figure, and an HTML page that embeds them all."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from ferkit.evaluate.figures import FaceExample
 from ferkit.evaluate.metrics import compute_metrics
 from ferkit.evaluate.report import EvalReport, write_report
-from ferkit.evaluate.rundir import load_history
+from ferkit.train.rundir import RunDir
 
 from .conftest import write_history
 
@@ -34,7 +34,7 @@ def _report(out_dir: Path, history: dict | None = None) -> EvalReport:
 
 
 def test_writes_metrics_pngs_and_a_self_contained_page(tmp_path):
-    history = load_history(write_history(tmp_path / "run", [0.3, 0.4, 0.5]).parent)
+    history = RunDir(write_history(tmp_path / "run", [0.3, 0.4, 0.5]).parent).read_history()
     report = _report(tmp_path / "eval", history)
     html_path = write_report(report)
 

@@ -37,7 +37,7 @@ def test_cli_writes_report_for_the_classes_present(tiny_model_file, faces_npz, t
     rc = main(["evaluate", "--checkpoint", str(tiny_model_file), "--data", str(faces_npz), "--split", "val",
                "--device", "cpu", "--out-dir", str(out), "--mistakes", "5", "--gradcam-per-class", "2"])
     assert rc == 0
-    saved = json.loads((out / "metrics.json").read_text())
+    saved = json.loads((out / "evaluation.json").read_text())
     assert saved["split"] == "val" and saved["classes"] == list(DATA_CLASSES)
     assert saved["model_classes"] == list(EMOTIONS) and saved["num_faces"] == 15
     assert saved["accuracy"] == pytest.approx(_expected_accuracy(tiny_model_file, faces_npz, DATA_CLASSES))
@@ -104,6 +104,6 @@ def test_a_bundled_model_scores_a_folder_without_splits_whole(tmp_path, capsys, 
             cv2.imwrite(str(tmp_path / "faces" / label / f"{i}.png"), np.roll(face, i, axis=1))
     monkeypatch.chdir(tmp_path)  # the default report folder: runs/evaluate/small-all
     assert main(["evaluate", "--model", "small", "--data", "faces", "--split", "all", "--mistakes", "0"]) == 0
-    metrics = json.loads((tmp_path / "runs" / "evaluate" / "small-all" / "metrics.json").read_text())
+    metrics = json.loads((tmp_path / "runs" / "evaluate" / "small-all" / "evaluation.json").read_text())
     assert metrics["num_faces"] == 13 and metrics["model_name"] == "small"
     assert "accuracy" in capsys.readouterr().out

@@ -41,7 +41,7 @@ def test_short_training_lowers_loss_and_writes_run_folder(synthetic_npz: Path, t
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3, 4, 5, 6]
     assert float(rows[-1]["train_loss"]) < float(rows[0]["train_loss"]) * 0.8
     assert result.metrics["val_acc"] > 0.3  # 7 classes: chance is 0.14
-    for name in ("config.json", "metrics.json", "model.pt", "checkpoints/last.ckpt"):
+    for name in ("config.json", "train_metrics.json", "model.pt", "checkpoints/last.ckpt"):
         assert (result.run_dir / name).is_file(), name
     model, meta = load_model(result.run_dir)
     assert meta.model_name == "test_tiny" and len(meta.classes) == 7

@@ -37,7 +37,7 @@ def test_search_writes_study_and_best_trial_retrains(synthetic_npz: Path, tmp_pa
     assert (study_dir / "study.db").is_file()
     rows = _trials(study_dir)
     assert [r["state"] for r in rows] == ["COMPLETE"] * 3
-    run_accs = [json.loads((Path(r["run_dir"]) / "metrics.json").read_text())["val_acc"] for r in rows]
+    run_accs = [json.loads((Path(r["run_dir"]) / "train_metrics.json").read_text())["val_acc"] for r in rows]
     assert [float(r["val_acc"]) for r in rows] == pytest.approx(run_accs)
 
     best = json.loads((study_dir / "best.json").read_text())

@@ -22,7 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "webcam": ("ferkit.apps.commands.webcam", "live emotions from a camera"),
     "serve": ("ferkit.apps.commands.serve", "REST API and web page"),
     "train": ("ferkit.apps.commands.train", "train a model on FER2013, a CSV or a folder of labelled faces"),
-    "evaluate": ("ferkit.apps.commands.evaluate", "metrics.json and an HTML report for a checkpoint"),
+    "evaluate": ("ferkit.apps.commands.evaluate", "evaluation.json and an HTML report for a model on any data set"),
     "compare": ("ferkit.apps.commands.compare", "several runs side by side"),
     "tune": ("ferkit.apps.commands.tune", "hyperparameter search with Optuna"),
     "export": ("ferkit.apps.commands.export", "export a checkpoint to ONNX (optionally int8)"),

@@ -1,7 +1,8 @@
 """`compare_runs(cfg)`: several training runs side by side, as a Markdown and HTML table and one figure.
 
-Each run's figures come from its newest evaluation (`eval-*/metrics.json`, written by `ferkit evaluate`),
-or, when it has none, from the best epoch in the run's own metrics.json. Its curves, epochs and training
+Each run's figures come from its newest evaluation (`eval-*/evaluation.json`, written by `ferkit evaluate`),
+or, when it has none, from the best epoch in the run's own train_metrics.json (`RunDir` reads both, and the
+`metrics.json` of older runs). Its curves, epochs and training
 time come from history.csv. Runs measured on different data or splits are flagged: their accuracies are
 not comparable (on FER2013, PublicTest and PrivateTest accuracies differ by a few points).
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import html
-import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,14 +23,13 @@ from matplotlib.ticker import MaxNLocator
 
 from ferkit.errors import ConfigError, DataError
 from ferkit.evaluate import figures
-from ferkit.evaluate.report import METRICS_FILE
-from ferkit.evaluate.rundir import RUN_CONFIG_FILE, free_dir, load_history
-from ferkit.models.checkpoint import MODEL_FILE, load_model
-from ferkit.train.checkpoint import HISTORY_FILE
+from ferkit.models.checkpoint import load_model
+from ferkit.train.outdir import free_dir
+from ferkit.train.rundir import EVALUATION_FILE, RunDir, evaluation_file, read_json
 
 log = logging.getLogger(__name__)
 
-MARKDOWN_FILE, HTML_FILE, PNG_FILE = "compare.md", "compare.html", "compare.png"
+MARKDOWN_FILE, COMPARE_HTML, PNG_FILE = "compare.md", "compare.html", "compare.png"
 
 
 @dataclass(frozen=True)
@@ -80,7 +79,7 @@ class CompareResult:
 
     @property
     def html_path(self) -> Path:
-        return self.out_dir / HTML_FILE
+        return self.out_dir / COMPARE_HTML
 
     @property
     def png_path(self) -> Path:
@@ -105,7 +104,7 @@ def compare_runs(cfg: CompareConfig) -> CompareResult:
         log.warning("runs were measured on different data/splits/TTA (%s): their accuracies are not comparable",
                     ", ".join(sorted({r.measured_on for r in runs})))
     out_dir = free_dir(cfg.out or Path("runs/compare") / datetime.now().strftime("%Y%m%d-%H%M%S"),
-                       (MARKDOWN_FILE, HTML_FILE, PNG_FILE))
+                       (MARKDOWN_FILE, COMPARE_HTML, PNG_FILE))
     out_dir.mkdir(parents=True, exist_ok=True)
     result = CompareResult(out_dir, tuple(runs), mixed)
     png = figures.save_png(plot_comparison(result.runs), result.png_path)
@@ -120,13 +119,17 @@ def load_run_summary(path: Path, split: str = "") -> RunSummary:
     """Summarise one run directory, or one evaluation folder (its parent then serves as the run)."""
     if not path.is_dir():
         raise DataError(f"{path}: no such run directory")
-    if "per_class" in _read_json(path / METRICS_FILE):  # `path` is an evaluation folder
-        run_dir, eval_file = path.parent, path / METRICS_FILE
+    eval_file = evaluation_file(path)
+    if eval_file is not None:  # `path` is an evaluation folder; its parent serves as the run
+        run = RunDir(path.parent)
     else:
-        run_dir, eval_file = path, _newest_evaluation(path, split)
-    evaluation = _read_json(eval_file) if eval_file else {}
-    trained = _read_json(run_dir / METRICS_FILE)  # what `ferkit train` recorded (best epoch)
-    history = load_history(run_dir)
+        run = RunDir(path)
+        eval_file = _newest_evaluation(run, split)
+    run_dir = run.path
+    evaluation = read_json(eval_file) if eval_file else {}
+    trained_file = run.train_metrics_file()  # what `ferkit train` recorded (best epoch)
+    trained = read_json(trained_file) if trained_file else {}
+    history = run.read_history()
     if evaluation:
         source, data, split_name = str(eval_file), evaluation.get("data", "?"), evaluation.get("split", "?")
         tta = evaluation.get("tta", "none")
@@ -135,19 +138,19 @@ def load_run_summary(path: Path, split: str = "") -> RunSummary:
     elif trained:
         if split and split != "val":
             raise DataError(f"{path}: no evaluation of split '{split}' (run `ferkit evaluate --split {split}`)")
-        source, split_name, tta, recall = str(run_dir / METRICS_FILE) + " (best epoch)", "val", "none", {}
-        data = str(_read_json(run_dir / RUN_CONFIG_FILE).get("data", "?"))
+        source, split_name, tta, recall = f"{trained_file} (best epoch)", "val", "none", {}
+        data = str(run.read_config().get("data", "?"))
         accuracy, macro_f1 = trained.get("val_acc"), trained.get("val_macro_f1")
     elif history and "val_acc" in history:  # a run stopped before its end: its best epoch from history.csv
         if split and split != "val":
             raise DataError(f"{path}: no evaluation of split '{split}' (run `ferkit evaluate --split {split}`)")
         best = int(np.nanargmax(history["val_acc"]))
-        source, split_name, tta, recall = str(run_dir / HISTORY_FILE) + " (best epoch)", "val", "none", {}
-        data = str(_read_json(run_dir / RUN_CONFIG_FILE).get("data", "?"))
+        source, split_name, tta, recall = f"{run.history} (best epoch)", "val", "none", {}
+        data = str(run.read_config().get("data", "?"))
         accuracy = float(history["val_acc"][best])
         macro_f1 = float(history["val_macro_f1"][best]) if "val_macro_f1" in history else None
     else:
-        raise DataError(f"{path}: no {METRICS_FILE}, no eval-*/{METRICS_FILE} and no history.csv; "
+        raise DataError(f"{path}: no {run.train_metrics.name}, no eval-*/{EVALUATION_FILE} and no history.csv; "
                         "is this a ferkit run directory?")
     return RunSummary(
         name=path.name if path == run_dir else f"{run_dir.name}/{path.name}",
@@ -159,7 +162,7 @@ def load_run_summary(path: Path, split: str = "") -> RunSummary:
         accuracy=accuracy,
         macro_f1=macro_f1,
         recall=recall,
-        num_params=evaluation.get("num_params") or _count_params(run_dir),
+        num_params=evaluation.get("num_params") or _count_params(run),
         epochs=len(history["epoch"]) if history else trained.get("epochs_run"),
         train_time_s=float(np.nansum(history["time_s"])) if history and "time_s" in history
         else trained.get("train_time_s_total"),
@@ -194,26 +197,17 @@ def plot_comparison(runs: tuple[RunSummary, ...]) -> Figure:
     return fig
 
 
-def _newest_evaluation(run_dir: Path, split: str) -> Path | None:
-    """The newest eval-*/metrics.json of the run (of `split` only, when given)."""
-    found = [p for p in run_dir.glob(f"eval-*/{METRICS_FILE}") if not split or _read_json(p).get("split") == split]
+def _newest_evaluation(run: RunDir, split: str) -> Path | None:
+    """The figures of the run's newest evaluation (of `split` only, when given)."""
+    found = [p for p in run.evaluation_files() if not split or read_json(p).get("split") == split]
     return max(found, key=lambda p: p.stat().st_mtime, default=None)
 
 
-def _count_params(run_dir: Path) -> int | None:
-    if not (run_dir / MODEL_FILE).is_file():
+def _count_params(run: RunDir) -> int | None:
+    if not run.model.is_file():
         return None
-    model, _ = load_model(run_dir)
+    model, _ = load_model(run.model)
     return sum(p.numel() for p in model.parameters())
-
-
-def _read_json(path: Path) -> dict:
-    if not path.is_file():
-        return {}
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path}: not valid JSON ({exc})") from exc
 
 
 def _unique_names(runs: list[RunSummary]) -> list[RunSummary]:

@@ -1,4 +1,4 @@
-"""`EvalReport`: the result of one evaluation, and how it is written: metrics.json, PNG figures and one
+"""`EvalReport`: the result of one evaluation, and how it is written: evaluation.json, PNG figures and one
 self-contained HTML page (figures embedded as base64, so the page can be mailed or archived alone).
 """
 
@@ -21,11 +21,11 @@ from matplotlib.figure import Figure
 from ferkit.evaluate import figures
 from ferkit.evaluate.figures import FaceExample
 from ferkit.evaluate.metrics import Metrics
+from ferkit.files import atomic_write
+from ferkit.train.rundir import EVALUATION_FILE, REPORT_FILE
 
 log = logging.getLogger(__name__)
 
-METRICS_FILE = "metrics.json"
-HTML_FILE = "report.html"
 GRID_COLUMNS = 8  # faces per row of the mistakes grid
 
 
@@ -53,14 +53,14 @@ class EvalReport:
 
     @property
     def html_path(self) -> Path:
-        return self.out_dir / HTML_FILE
+        return self.out_dir / REPORT_FILE
 
     @property
     def metrics_path(self) -> Path:
-        return self.out_dir / METRICS_FILE
+        return self.out_dir / EVALUATION_FILE
 
     def to_dict(self) -> dict[str, Any]:
-        """The content of metrics.json: provenance first, then `Metrics.to_dict()`."""
+        """The content of evaluation.json: provenance first, then `Metrics.to_dict()`."""
         return {
             "split": self.split,
             "data": str(self.data),
@@ -75,9 +75,9 @@ class EvalReport:
 
 
 def write_report(report: EvalReport) -> Path:
-    """Write metrics.json, one PNG per figure and report.html into `report.out_dir`; returns the HTML path."""
+    """Write evaluation.json, one PNG per figure and report.html into `report.out_dir`; returns the HTML path."""
     report.out_dir.mkdir(parents=True, exist_ok=True)
-    report.metrics_path.write_text(json.dumps(report.to_dict(), indent=2))
+    atomic_write(report.metrics_path, json.dumps(report.to_dict(), indent=2))
     sections = []
     for name, heading, fig in _figures(report):
         png = figures.save_png(fig, report.out_dir / f"{name}.png")

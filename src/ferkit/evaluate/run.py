@@ -25,11 +25,12 @@ from ferkit.evaluate.figures import FaceExample
 from ferkit.evaluate.gradcam import gradcam
 from ferkit.evaluate.metrics import compute_metrics
 from ferkit.evaluate.predict import OnnxModule, Tta, predict_probs, select_device
-from ferkit.evaluate.report import HTML_FILE, METRICS_FILE, EvalReport, write_report
-from ferkit.evaluate.rundir import find_run_dir, free_dir, load_history
+from ferkit.evaluate.report import EvalReport, write_report
 from ferkit.inference.classify import OnnxClassifier, bundled_model_path
 from ferkit.models.checkpoint import load_model, resolve_model_path
 from ferkit.models.meta import ModelMeta
+from ferkit.train.outdir import free_dir
+from ferkit.train.rundir import EVALUATION_FILE, REPORT_FILE, RunDir
 from ferkit.transforms.preprocess import to_model_input
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ class EvalConfig:
 
 
 def evaluate(cfg: EvalConfig) -> EvalReport:
-    """Evaluate `cfg.model` on `cfg.split` of `cfg.data`; writes metrics.json, PNGs and report.html. An ONNX
+    """Evaluate `cfg.model` on `cfg.split` of `cfg.data`; writes evaluation.json, PNGs and report.html. An ONNX
     model (a bundled name or an .onnx file) is scored as inference runs it; its report has no Grad-CAM.
 
     Raises:
@@ -86,7 +87,7 @@ def evaluate(cfg: EvalConfig) -> EvalReport:
 
     probs = predict_probs(model, faces.images, cfg.batch_size, "cpu" if onnx else device, cfg.tta, columns)
     metrics = compute_metrics(faces.labels, probs, faces.classes)
-    run_dir = None if onnx else find_run_dir(source)
+    run = None if onnx else RunDir.of(source)
     if onnx and cfg.gradcam_per_class:
         log.info("Grad-CAM skipped: it needs the PyTorch model, and %s is an ONNX file", source)
     report = EvalReport(
@@ -97,12 +98,12 @@ def evaluate(cfg: EvalConfig) -> EvalReport:
         tta=cfg.tta,
         num_params=_onnx_weights(source) if onnx else sum(p.numel() for p in model.parameters()),
         metrics=metrics,
-        out_dir=free_dir(cfg.out_dir or _default_out_dir(cfg, run_dir, source, onnx), (METRICS_FILE, HTML_FILE)),
+        out_dir=free_dir(cfg.out_dir or _default_out_dir(cfg, run, source, onnx), (EVALUATION_FILE, REPORT_FILE)),
         model_classes=meta.classes,
         mistakes=_confident_mistakes(faces, probs, cfg.mistakes),
         saliency=() if onnx else _saliency_examples(model, faces, probs, columns, cfg.gradcam_per_class, device,
                                                     cfg.batch_size),
-        history=load_history(run_dir) if run_dir else None,
+        history=run.read_history() if run else None,
     )
     write_report(report)
     return report
@@ -175,9 +176,9 @@ def _model_columns(data_classes: tuple[str, ...], model_classes: tuple[str, ...]
     return np.array([model_classes.index(c) for c in data_classes])
 
 
-def _default_out_dir(cfg: EvalConfig, run_dir: Path | None, source: Path, onnx: bool) -> Path:
-    if run_dir is not None:
-        return run_dir / f"eval-{cfg.split}"
+def _default_out_dir(cfg: EvalConfig, run: RunDir | None, source: Path, onnx: bool) -> Path:
+    if run is not None:
+        return run.path / f"eval-{cfg.split}"
     if onnx:  # never beside the file: a bundled model's folder is the installed package
         return Path("runs") / "evaluate" / f"{source.stem}-{cfg.split}"
     return source.parent / f"{source.stem}-eval-{cfg.split}"

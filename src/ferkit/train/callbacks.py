@@ -14,9 +14,9 @@ import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
 from ferkit.files import atomic_path
-from ferkit.models.checkpoint import MODEL_FILE, save_model
+from ferkit.models.checkpoint import save_model
 from ferkit.models.meta import ModelMeta
-from ferkit.train.checkpoint import HISTORY_FILE
+from ferkit.train.rundir import RunDir
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class EpochHistory(L.Callback):
     checkpoint, so a resumed run rewrites exactly the history of the epochs it resumed from."""
 
     def __init__(self, run_dir: Path) -> None:
-        self.path = Path(run_dir) / HISTORY_FILE
+        self.path = RunDir(Path(run_dir)).history
         self.rows: list[dict[str, Any]] = []
         self._t_epoch = self._t_train = 0.0
         self._seen = 0
@@ -104,7 +104,7 @@ class BestModelExport(L.Callback):
     """Saves run_dir/model.pt (the ferkit model file) whenever val_acc reaches a new best."""
 
     def __init__(self, run_dir: Path, meta: ModelMeta) -> None:
-        self.path = Path(run_dir) / MODEL_FILE
+        self.path = RunDir(Path(run_dir)).model
         self.meta = meta
         self.best: float = float("-inf")
 

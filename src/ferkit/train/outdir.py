@@ -3,10 +3,13 @@ numbered up, so nothing a user ran before is ever overwritten."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from pathlib import Path
 
 from ferkit.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 
 def prepare_output_dir(given: Path | None, resume: bool, marker: str, default_parent: str, name: str,
@@ -47,3 +50,16 @@ def prepare_output_dir(given: Path | None, resume: bool, marker: str, default_pa
     except OSError as exc:
         raise ConfigError(f"{option} {folder}: cannot create it ({exc.strerror or exc})") from exc
     return folder
+
+
+def free_dir(out_dir: Path, markers: tuple[str, ...]) -> Path:
+    """`out_dir`, or `out_dir-2`, `-3`, ... when it already holds one of the `markers` files (a report folder
+    is never written over)."""
+    out_dir = Path(out_dir)
+    candidate, n = out_dir, 1
+    while any((candidate / name).exists() for name in markers):
+        n += 1
+        candidate = out_dir.with_name(f"{out_dir.name}-{n}")
+    if candidate != out_dir:
+        log.info("%s already holds a report; writing to %s", out_dir, candidate)
+    return candidate

@@ -1,7 +1,6 @@
 """`train(cfg)`: wires data, model, Lightning Trainer and callbacks into one reproducible, resumable run.
 
-A run directory holds config.json, history.csv, metrics.json, model.pt (best weights, ferkit format),
-checkpoints/last.ckpt (for --resume) and checkpoints/best.ckpt.
+Its run folder's layout belongs to `ferkit.train.rundir.RunDir`.
 """
 
 from __future__ import annotations
@@ -28,21 +27,20 @@ from ferkit.data.split import stratified_split
 from ferkit.errors import ConfigError
 from ferkit.inference.classify import bundled_model_path
 from ferkit.models import create_model
-from ferkit.models.checkpoint import MODEL_FILE, load_model
+from ferkit.models.checkpoint import load_model
 from ferkit.models.meta import ModelMeta
 from ferkit.models.onnx_import import calibrate_batchnorm, model_from_onnx
 from ferkit.train.callbacks import AtomicCheckpointIO, BestModelExport, EpochHistory
-from ferkit.train.checkpoint import RUN_CONFIG_FILE, RUN_METRICS_FILE
 from ferkit.train.config import TrainConfig
 from ferkit.train.datamodule import FaceDataModule, inverse_frequency_weights
 from ferkit.train.distill import distillation_data
 from ferkit.train.module import FerModule
 from ferkit.train.outdir import prepare_output_dir
+from ferkit.train.rundir import LAST_CHECKPOINT, RunDir
 from ferkit.transforms.preprocess import PreprocessConfig
 
 log = logging.getLogger(__name__)
 
-LAST_CKPT = "checkpoints/last.ckpt"
 
 
 @dataclass(frozen=True)
@@ -60,7 +58,7 @@ def create_run_dir(cfg: TrainConfig) -> Path:
             raise ConfigError("multi-process training needs --run-dir (every process must write to the same run)")
         Path(cfg.run_dir).mkdir(parents=True, exist_ok=True)
         return Path(cfg.run_dir)
-    return prepare_output_dir(cfg.run_dir, cfg.resume, LAST_CKPT, "runs/train", cfg.model, "--run-dir")
+    return prepare_output_dir(cfg.run_dir, cfg.resume, str(LAST_CHECKPOINT), "runs/train", cfg.model, "--run-dir")
 
 
 def resume_config(run_dir: Path, given: dict[str, Any]) -> TrainConfig:
@@ -78,7 +76,7 @@ def resume_config(run_dir: Path, given: dict[str, Any]) -> TrainConfig:
 
 
 def _saved_config(run_dir: Path) -> TrainConfig:
-    path = run_dir / RUN_CONFIG_FILE
+    path = RunDir(run_dir).config
     try:
         return TrainConfig.from_dict(json.loads(path.read_text()))
     except (OSError, ValueError, TypeError) as exc:
@@ -199,10 +197,10 @@ def train(cfg: TrainConfig, callbacks: Sequence[L.Callback] = ()) -> TrainResult
                  len(views), 100 * agreement)
     module = FerModule(model, cfg, class_weights)
     if cfg.resume:
-        _check_checkpoint(run_dir / LAST_CKPT, module)
-        log.info("resuming %s from %s", run_dir, LAST_CKPT)
+        _check_checkpoint(RunDir(run_dir).last_checkpoint, module)
+        log.info("resuming %s from %s", run_dir, RunDir(run_dir).last_checkpoint)
     elif rank_zero_only.rank == 0:
-        (run_dir / RUN_CONFIG_FILE).write_text(json.dumps(cfg.to_dict(), indent=2))
+        RunDir(run_dir).write_config(cfg.to_dict())
     data = FaceDataModule(train_set, splits.val, cfg.batch_size, augment, cfg.weighted_sampler, soft_labels, views)
 
     use_cuda = cfg.accelerator in ("cuda", "gpu") or (cfg.accelerator == "auto" and torch.cuda.is_available())
@@ -216,7 +214,7 @@ def train(cfg: TrainConfig, callbacks: Sequence[L.Callback] = ()) -> TrainResult
     run_callbacks: list[L.Callback] = [
         history,
         BestModelExport(run_dir, meta),
-        ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="best", monitor="val_acc", mode="max",
+        ModelCheckpoint(dirpath=RunDir(run_dir).checkpoints, filename="best", monitor="val_acc", mode="max",
                         save_last=True, save_on_train_epoch_end=True, enable_version_counter=False),
         LearningRateMonitor(logging_interval="epoch"),
         *callbacks,
@@ -243,7 +241,7 @@ def train(cfg: TrainConfig, callbacks: Sequence[L.Callback] = ()) -> TrainResult
         log_every_n_steps=10,
     )
     start = time.perf_counter()
-    trainer.fit(module, datamodule=data, ckpt_path=run_dir / LAST_CKPT if cfg.resume else None)
+    trainer.fit(module, datamodule=data, ckpt_path=RunDir(run_dir).last_checkpoint if cfg.resume else None)
     elapsed = time.perf_counter() - start
 
     rows = history.rows
@@ -264,5 +262,5 @@ def train(cfg: TrainConfig, callbacks: Sequence[L.Callback] = ()) -> TrainResult
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     if trainer.is_global_zero:
-        (run_dir / RUN_METRICS_FILE).write_text(json.dumps(metrics, indent=2))
-    return TrainResult(run_dir=run_dir, model_path=run_dir / MODEL_FILE, metrics=metrics)
+        RunDir(run_dir).write_train_metrics(metrics)
+    return TrainResult(run_dir=run_dir, model_path=RunDir(run_dir).model, metrics=metrics)

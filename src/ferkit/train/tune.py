@@ -6,7 +6,7 @@ geometric and photometric augmentations together. Trials are ranked by their bes
 (the data set's validation split, for FER2013 PublicTest; never a test split). A study folder holds:
 
     study.db       the Optuna study (SQLite), so `resume=True` continues an interrupted search
-    trials/NNN/    each trial's run folder (config.json, history.csv, metrics.json, model.pt)
+    trials/NNN/    each trial's run folder (`RunDir`: config.json, history.csv, train_metrics.json, model.pt)
     trials.csv     one row per trial: state, val_acc, epochs run, pruned-at epoch, parameters
     best.json      the best trial: parameters, val accuracy and split, the full TrainConfig it trained with
     summary.md     the trials as a table, best first, with parameter importances
@@ -34,6 +34,7 @@ from ferkit.train.config import TrainConfig
 from ferkit.train.outdir import prepare_output_dir
 from ferkit.train.recipes import get_recipe
 from ferkit.train.run import train
+from ferkit.train.rundir import RunDir
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +198,7 @@ def _objective(cfg: TuneConfig, base: TrainConfig, study_dir: Path):
         try:
             result = train(train_cfg, callbacks=[ReportToTrial(trial)])
         finally:
-            shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)  # resume checkpoints: not needed, large
+            shutil.rmtree(RunDir(run_dir).checkpoints, ignore_errors=True)  # resume checkpoints: not needed, large
         trial.set_user_attr("val_split", result.metrics["val_split"])
         return float(result.metrics["val_acc"])
 
