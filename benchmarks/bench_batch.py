@@ -12,7 +12,6 @@ JPEG. Each engine writes its own results table (Parquet), which is counted to ch
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -22,7 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import onnxruntime
-from machine import hardware, now_utc
+from machine import hardware, now_utc, write_results
 
 from ferkit.batch import BatchConfig, run
 from ferkit.inference import sample_image_path
@@ -112,9 +111,7 @@ def main() -> None:
         "model": args.model, "detector": "yunet-ort", "photos": args.photos, "faces_placed": placed,
         "results": results,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"written to {args.out}")
+    write_results(args.out, report)
 
 
 if __name__ == "__main__":

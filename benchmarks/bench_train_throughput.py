@@ -10,14 +10,13 @@ excluded. Writes benchmarks/results/train_throughput.json with the hardware and 
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from machine import hardware
+from machine import hardware, write_results
 
 from ferkit.models import create_model, list_models
 from ferkit.train.augment import augment_batch
@@ -117,9 +116,7 @@ def main() -> None:
         "images_per_s": results,
         "augment_images_per_s": augment,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    write_results(args.out, report)
 
 
 if __name__ == "__main__":
