@@ -1,5 +1,5 @@
-"""The data module: training batches carry each face's drawn view with the teacher's output for that view;
-validation batches are the plain faces."""
+"""The data module: training batches carry each face's drawn view with the teacher's output for that view,
+or the targets of their mixing; validation batches are the plain faces."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from ferkit.train.augment import AugmentConfig
+from ferkit.train.augment import AugmentConfig, MixedTargets
 from ferkit.train.datamodule import FaceDataModule
 
 
@@ -54,3 +54,20 @@ def test_views_and_teacher_outputs_must_match_the_faces(make_faces) -> None:
     with pytest.raises(ValueError, match="2 view"):
         FaceDataModule(faces, faces, 4, AugmentConfig.none(), teacher_log_probs=_teacher_marking_views(3, 10),
                        train_views=np.stack([faces.images] * 2))
+
+
+def test_a_mixed_training_batch_carries_the_targets_of_its_mixing(make_faces) -> None:
+    faces = make_faces(16)
+    dm = FaceDataModule(faces, faces, 16, AugmentConfig(mixup=0.4))
+    dm.trainer = SimpleNamespace(training=True)
+    labels = torch.from_numpy(faces.labels)
+    x, y, mixed = dm.on_after_batch_transfer((torch.arange(16), labels), 0)
+    assert x.shape == (16, 1, 48, 48) and torch.equal(y, labels)
+    assert isinstance(mixed, MixedTargets) and torch.equal(mixed.y_a, labels) and 0 <= mixed.lam <= 1
+    assert sorted(mixed.y_b.tolist()) == sorted(labels.tolist())  # the same labels, drawn in another order
+
+
+def test_a_teacher_refuses_mixed_batches(make_faces) -> None:
+    faces = make_faces(10)
+    with pytest.raises(ValueError, match="unmixed"):
+        FaceDataModule(faces, faces, 4, AugmentConfig(cutmix=1.0), teacher_log_probs=_teacher_marking_views(1, 10))

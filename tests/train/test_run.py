@@ -160,6 +160,13 @@ def _record(run_dir: Path) -> dict[str, bytes]:
     return {name: (run_dir / name).read_bytes() for name in ("config.json", "history.csv", "checkpoints/last.ckpt")}
 
 
+def test_checkpoints_record_the_loss_and_optimiser_settings(finished_run: Path) -> None:
+    saved = torch.load(finished_run / "checkpoints" / "last.ckpt", weights_only=True)["hyper_parameters"]
+    assert saved["optim"]["lr"] == 1e-2 and saved["optim"]["scheduler"] == "cosine"
+    assert saved["loss"]["label_smoothing"] == 0.0 and saved["loss"]["class_weights"] is None
+    assert not (finished_run / "logs" / "hparams.yaml").exists()  # recorded, not logged: the folder is unchanged
+
+
 def test_resume_takes_the_runs_saved_config(finished_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["train", "--resume", "--run-dir", str(finished_run), "--no-progress", "--print-config"]) == 0
     cfg = json.loads(capsys.readouterr().out)

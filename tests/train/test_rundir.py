@@ -1,5 +1,6 @@
-"""Run folders: finding them, reading history.csv, the training and evaluation metrics under their own names
-(and the shared metrics.json of older runs), and never overwriting an earlier report."""
+"""Run folders: finding them, reading history.csv, choosing the best epoch, the training and evaluation
+metrics under their own names (and the shared metrics.json of older runs), and never overwriting an earlier
+report."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from ferkit.models.checkpoint import save_model
 from ferkit.models.meta import ModelMeta
 from ferkit.train.callbacks import HISTORY_COLUMNS
 from ferkit.train.outdir import free_dir
-from ferkit.train.rundir import RunDir
+from ferkit.train.rundir import RunDir, best_epoch
 
 
 def _history(run, accs):
@@ -23,6 +24,11 @@ def _history(run, accs):
     rows = [",".join(str(i + 1) if c == "epoch" else str(a) if c == "val_acc" else "" for c in HISTORY_COLUMNS)
             for i, a in enumerate(accs)]
     run.history.write_text(",".join(HISTORY_COLUMNS) + "\n" + "\n".join(rows) + "\n")
+
+
+def test_the_best_epoch_is_the_earliest_of_the_most_accurate_and_skips_unvalidated_ones():
+    assert best_epoch([0.3, None, 0.5, math.nan, 0.5, 0.4]) == 2
+    assert best_epoch([None, math.nan]) is None and best_epoch([]) is None
 
 
 def test_history_columns_are_floats_with_nan_for_empty_cells(tmp_path):

@@ -25,7 +25,7 @@ from ferkit.errors import ConfigError, DataError
 from ferkit.evaluate import figures
 from ferkit.models.checkpoint import load_model
 from ferkit.train.outdir import free_dir
-from ferkit.train.rundir import EVALUATION_FILE, RunDir, evaluation_file, read_json
+from ferkit.train.rundir import EVALUATION_FILE, RunDir, best_epoch, evaluation_file, read_json
 
 log = logging.getLogger(__name__)
 
@@ -141,10 +141,10 @@ def load_run_summary(path: Path, split: str = "") -> RunSummary:
         source, split_name, tta, recall = f"{trained_file} (best epoch)", "val", "none", {}
         data = str(run.read_config().get("data", "?"))
         accuracy, macro_f1 = trained.get("val_acc"), trained.get("val_macro_f1")
-    elif history and "val_acc" in history:  # a run stopped before its end: its best epoch from history.csv
+    elif history and (best := best_epoch(history.get("val_acc", ()))) is not None:
+        # a run stopped before its end: its best epoch from history.csv
         if split and split != "val":
             raise DataError(f"{path}: no evaluation of split '{split}' (run `ferkit evaluate --split {split}`)")
-        best = int(np.nanargmax(history["val_acc"]))
         source, split_name, tta, recall = f"{run.history} (best epoch)", "val", "none", {}
         data = str(run.read_config().get("data", "?"))
         accuracy = float(history["val_acc"][best])

@@ -1,5 +1,5 @@
-"""Callbacks that make a run self-describing and safe to kill: history.csv, model.pt at every new best,
-and checkpoints written atomically."""
+"""Callbacks that make a run self-describing and safe to kill: history.csv, model.pt at every new best epoch
+(`EpochHistory.best`, by `rundir.best_epoch`), and checkpoints written atomically."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 from ferkit.files import atomic_path
 from ferkit.models.checkpoint import save_model
 from ferkit.models.meta import ModelMeta
-from ferkit.train.rundir import RunDir
+from ferkit.train.rundir import RunDir, best_epoch
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,12 @@ class EpochHistory(L.Callback):
             shown = " ".join(f"{k}={v:.4g}" for k, v in row.items() if k != "epoch" and v is not None)
             log.info("epoch %d/%d %s", row["epoch"], trainer.max_epochs, shown)
 
+    @property
+    def best(self) -> dict[str, Any] | None:
+        """The row of the best epoch so far (`best_epoch`); None before any epoch was validated."""
+        i = best_epoch([row["val_acc"] for row in self.rows])
+        return None if i is None else self.rows[i]
+
     def _write(self) -> None:
         with atomic_path(self.path) as tmp, tmp.open("w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=HISTORY_COLUMNS)
@@ -101,30 +107,17 @@ class EpochHistory(L.Callback):
 
 
 class BestModelExport(L.Callback):
-    """Saves run_dir/model.pt (the ferkit model file) whenever val_acc reaches a new best."""
+    """Saves run_dir/model.pt (the ferkit model file) whenever `history` (listed before this callback, so its
+    row for the epoch is in) finds the epoch just ended the best so far."""
 
-    def __init__(self, run_dir: Path, meta: ModelMeta) -> None:
+    def __init__(self, run_dir: Path, meta: ModelMeta, history: EpochHistory) -> None:
         self.path = RunDir(Path(run_dir)).model
-        self.meta = meta
-        self.best: float = float("-inf")
+        self.meta, self.history = meta, history
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if trainer.sanity_checking or "val_acc" not in trainer.callback_metrics:
+        best = self.history.best
+        if trainer.sanity_checking or best is None or best["epoch"] != trainer.current_epoch + 1:
             return
-        acc = float(trainer.callback_metrics["val_acc"])
-        if acc <= self.best:
-            return
-        self.best = acc
-        self.meta.metrics = {
-            "epoch": trainer.current_epoch + 1,
-            **{k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val_")},
-        }
+        self.meta.metrics = {"epoch": best["epoch"], **{k: v for k, v in best.items() if k.startswith("val_")}}
         if trainer.is_global_zero:
             save_model(self.path, pl_module.model, self.meta)
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"best": self.best, "metrics": dict(self.meta.metrics)}
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.best = state_dict["best"]
-        self.meta.metrics = dict(state_dict["metrics"])

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from ferkit.config_fields import check_bounds, option
 from ferkit.errors import ConfigError
 from ferkit.train.augment import AugmentConfig
+from ferkit.train.optim import OptimConfig, OptimizerName, SchedulerName
 
 # Options a resumed run may change: where and how it runs, not what it trains or on which data.
 RESUME_FREE = frozenset({"accelerator", "devices", "num_nodes", "strategy", "progress", "cache_dir", "run_dir",
@@ -45,11 +46,11 @@ class TrainConfig:
     # optimisation
     epochs: int = option(30, "maximum number of epochs", "[1, inf)")
     batch_size: int = option(64, "faces per batch (per device)", "[1, inf)")
-    optimizer: Literal["adam", "adamw", "sgd"] = option("adam", "optimizer")
+    optimizer: OptimizerName = option("adam", "optimizer")
     lr: float = option(1e-3, "peak learning rate", "(0, inf)")
     weight_decay: float = option(1e-4, "weight decay", "[0, inf)")
     momentum: float = option(0.9, "SGD momentum (Nesterov)", "[0, 1)")
-    scheduler: Literal["none", "plateau", "cosine", "onecycle"] = option("plateau", "learning-rate schedule")
+    scheduler: SchedulerName = option("plateau", "learning-rate schedule")
     warmup_epochs: int = option(0, "linear warm-up epochs before a cosine schedule", "[0, inf)")
     label_smoothing: float = option(0.0, "cross-entropy label smoothing", "[0, 1)")
     class_weighting: Literal["none", "balanced", "sqrt"] = option("none", "class weights in the loss against imbalance")
@@ -104,6 +105,11 @@ class TrainConfig:
             brightness=self.aug_brightness, contrast=self.aug_contrast, erase=self.aug_erase,
             mixup=self.aug_mixup, cutmix=self.aug_cutmix,
         )
+
+    def optim(self) -> OptimConfig:
+        return OptimConfig(optimizer=self.optimizer, lr=self.lr, weight_decay=self.weight_decay,
+                           momentum=self.momentum, scheduler=self.scheduler, warmup_epochs=self.warmup_epochs,
+                           epochs=self.epochs)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:

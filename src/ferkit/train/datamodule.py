@@ -1,6 +1,12 @@
 """Feeds training from uint8 tensors held in memory: loaders yield only indices and labels, and the
 faces (and, when distilling, the teacher's soft labels) are gathered and augmented on the training device
 (`on_after_batch_transfer`), so 2 CPU cores never limit a GPU.
+
+Augmentation has one owner, this module, mixup and cutmix included: a training batch leaves
+`on_after_batch_transfer` as the model trains on it, with the targets its mixing made, and `FerModule` only
+computes the loss. It lives here, not in the LightningModule, because this hook is where each face's view is
+drawn (with the teacher's outputs for it) and where the batch first sits on the device. `distill.py` makes the
+views before training and says in `DistillData.online_augment` what is left to do here.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 
 from ferkit.data.arrays import FaceArrays
-from ferkit.train.augment import AugmentConfig, augment_batch
+from ferkit.train.augment import AugmentConfig, augment_batch, mix_batch
 from ferkit.transforms.preprocess import to_model_input
 
 
@@ -68,6 +74,8 @@ class FaceDataModule(L.LightningDataModule):
             if teacher_log_probs.shape != (len(views), len(train), len(train.classes)):
                 raise ValueError(f"teacher outputs {teacher_log_probs.shape} do not match {len(views)} view(s) x "
                                  f"{len(train)} faces x {len(train.classes)} classes")
+            if augment.mixup or augment.cutmix:
+                raise ValueError("a teacher's outputs describe unmixed faces: no mixup or cutmix with them")
         self.train_set, self.val_set, self.train_views = train, val, views
         self.batch_size, self.augment, self.weighted_sampler = batch_size, augment, weighted_sampler
         self.teacher_log_probs = teacher_log_probs
@@ -94,13 +102,15 @@ class FaceDataModule(L.LightningDataModule):
         return self._on_device[key]
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
-        """(images, labels), plus the teacher's log-probabilities of those faces when distilling a training batch."""
+        """(images, labels), plus for a training batch the teacher's log-probabilities of those faces when
+        distilling, or the `MixedTargets` of its mixup or cutmix."""
         index, labels = batch
         if self.trainer is None or not self.trainer.training:
             return to_model_input(self._device_tensor("val", index.device)[index]), labels
         views = self._device_tensor("train", index.device)
         view = torch.randint(len(views), index.shape, device=index.device) if len(views) > 1 else 0
         x = augment_batch(views[view, index], self.augment)
-        if self.teacher_log_probs is None:
-            return x, labels
-        return x, labels, self._device_tensor("teacher", index.device)[view, index]
+        if self.teacher_log_probs is not None:
+            return x, labels, self._device_tensor("teacher", index.device)[view, index]
+        x, mixed = mix_batch(x, labels, self.augment)
+        return (x, labels) if mixed is None else (x, labels, mixed)

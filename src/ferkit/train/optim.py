@@ -1,17 +1,34 @@
-"""Optimizer and learning-rate schedule factories: pure functions of the config and the parameters."""
+"""`OptimConfig`, the optimiser and learning-rate schedule of a run, and the factories that build them from it:
+pure functions of those settings and the parameters."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch.optim.lr_scheduler import LambdaLR, OneCycleLR, ReduceLROnPlateau
 
-from ferkit.train.config import TrainConfig
+OptimizerName = Literal["adam", "adamw", "sgd"]
+SchedulerName = Literal["none", "plateau", "cosine", "onecycle"]
 
 
-def create_optimizer(cfg: TrainConfig, params: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
+@dataclass(frozen=True)
+class OptimConfig:
+    """What `create_optimizer` and `create_scheduler` need; `TrainConfig.optim()` fills it."""
+
+    optimizer: OptimizerName
+    lr: float  # peak learning rate
+    weight_decay: float
+    momentum: float  # SGD only (Nesterov)
+    scheduler: SchedulerName
+    warmup_epochs: int  # cosine only
+    epochs: int  # the length of the cosine and one-cycle schedules
+
+
+def create_optimizer(cfg: OptimConfig, params: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
     """Adam, AdamW or SGD with Nesterov momentum. Weight decay skips biases and norm weights (1-D params)."""
     params = list(params)
     groups = [
@@ -25,7 +42,7 @@ def create_optimizer(cfg: TrainConfig, params: Iterable[torch.nn.Parameter]) -> 
     return torch.optim.Adam(groups, lr=cfg.lr)
 
 
-def create_scheduler(cfg: TrainConfig, optimizer: torch.optim.Optimizer, steps_per_epoch: int) -> dict | None:
+def create_scheduler(cfg: OptimConfig, optimizer: torch.optim.Optimizer, steps_per_epoch: int) -> dict | None:
     """A Lightning scheduler dict for `cfg.scheduler`, or None for a constant rate."""
     if cfg.scheduler == "plateau":
         return {"scheduler": ReduceLROnPlateau(optimizer, mode="max", factor=0.5, patience=4),

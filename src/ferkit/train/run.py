@@ -1,6 +1,9 @@
-"""`train(cfg)`: wires data, model, Lightning Trainer and callbacks into one reproducible, resumable run.
+"""`train(cfg)`: one reproducible, resumable run, as a few named steps: prepare the data, build the model,
+feed it (teacher, views, augmentation), build the trainer, fit, summarise.
 
-Its run folder's layout belongs to `ferkit.train.rundir.RunDir`.
+What each step builds belongs elsewhere: the run folder's layout to `rundir.RunDir`, batches and their
+augmentation to `datamodule.FaceDataModule`, the loss and optimisation to `module.FerModule`, the best epoch
+to `rundir.best_epoch`. This module only decides what each is given and in which order.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from torch import nn
 
 from ferkit.data import DataConfig, DatasetSplits, load_dataset
+from ferkit.data.arrays import FaceArrays
 from ferkit.data.split import stratified_split
 from ferkit.errors import ConfigError
 from ferkit.inference.classify import bundled_model_path
@@ -34,13 +38,12 @@ from ferkit.train.callbacks import AtomicCheckpointIO, BestModelExport, EpochHis
 from ferkit.train.config import TrainConfig
 from ferkit.train.datamodule import FaceDataModule, inverse_frequency_weights
 from ferkit.train.distill import distillation_data
-from ferkit.train.module import FerModule
+from ferkit.train.module import FerModule, LossConfig
 from ferkit.train.outdir import prepare_output_dir
 from ferkit.train.rundir import LAST_CHECKPOINT, RunDir
 from ferkit.transforms.preprocess import PreprocessConfig
 
 log = logging.getLogger(__name__)
-
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,16 @@ def _data_config(cfg: TrainConfig) -> DataConfig:
                       seed=cfg.seed, skip_bad=cfg.skip_bad, cache_dir=cfg.cache_dir)
 
 
+def _prepare_data(cfg: TrainConfig) -> tuple[DatasetSplits, FaceArrays]:
+    """The data set's splits, and the faces to train on: the training split, or a stratified `--limit` of it."""
+    splits = load_dataset(_data_config(cfg))
+    train_set = splits.train
+    if cfg.limit and cfg.limit < len(train_set):
+        _, train_set = stratified_split(train_set, cfg.limit / len(train_set), seed=cfg.seed)
+    log.info("data: %s; training on %d faces", splits.description, len(train_set))
+    return splits, train_set
+
+
 # Faces whose BatchNorm statistics a model rebuilt from an ONNX file is calibrated on before fine-tuning
 # (a random sample of the training faces): per-channel means and variances settle well before a thousand.
 CALIBRATION_FACES = 2048
@@ -133,10 +146,19 @@ def _load_trainable(source: Path, faces: np.ndarray) -> tuple[nn.Module, ModelMe
 
 
 def _build_model(cfg: TrainConfig, classes: tuple[str, ...], faces: np.ndarray) -> nn.Module:
-    """A fresh model, or (with --init-from) a trained one whose head is rebuilt for new classes; rows of
-    classes the two share keep their trained weights."""
+    """A fresh model, or (with --init-from) a fine-tuned one; channels-last on CUDA when `cfg` asks for it."""
     if cfg.init_from is None:
-        return create_model(cfg.model, num_classes=len(classes), input_size=cfg.input_size, drop_rate=cfg.drop_rate)
+        model = create_model(cfg.model, num_classes=len(classes), input_size=cfg.input_size, drop_rate=cfg.drop_rate)
+    else:
+        model = _fine_tuned(cfg, classes, faces)
+    if _on_cuda(cfg) and cfg.channels_last:
+        model.to(memory_format=torch.channels_last)
+    return model
+
+
+def _fine_tuned(cfg: TrainConfig, classes: tuple[str, ...], faces: np.ndarray) -> nn.Module:
+    """The --init-from model, its head rebuilt for new classes; rows of classes the two share keep their trained
+    weights."""
     model, meta = _load_trainable(Path(cfg.init_from), faces)
     model.train()  # load_model returns inference mode; dropout and batch-norm statistics must train again
     if meta.classes != classes:
@@ -154,6 +176,108 @@ def _build_model(cfg: TrainConfig, classes: tuple[str, ...], faces: np.ndarray) 
         for p in model.backbone_parameters():
             p.requires_grad_(False)
     return model
+
+
+def _on_cuda(cfg: TrainConfig) -> bool:
+    return cfg.accelerator in ("cuda", "gpu") or (cfg.accelerator == "auto" and torch.cuda.is_available())
+
+
+def _feed(cfg: TrainConfig, train_set: FaceArrays, val: FaceArrays) -> FaceDataModule:
+    """The batches: with a teacher, its views of the faces and its soft labels, and the augmentation left to
+    do at each step; without, the faces and all of `cfg`'s augmentation."""
+    if not cfg.teacher:
+        return FaceDataModule(train_set, val, cfg.batch_size, cfg.augment(), cfg.weighted_sampler)
+    distill = distillation_data(cfg.teacher, train_set, cfg.clahe, cfg.cache_dir, cfg.distill_views, cfg.augment(),
+                                cfg.seed)
+    agreement = float((distill.log_probs.argmax(-1) == train_set.labels).mean())
+    log.info("distilling from %s on %d view(s) (agrees with %.1f%% of the training labels)", cfg.teacher,
+             len(distill.images), 100 * agreement)
+    return FaceDataModule(train_set, val, cfg.batch_size, distill.online_augment, cfg.weighted_sampler,
+                          distill.log_probs, distill.images)
+
+
+def _loss_config(cfg: TrainConfig, train_set: FaceArrays) -> LossConfig:
+    class_weights = None
+    if cfg.class_weighting != "none":
+        power = 1.0 if cfg.class_weighting == "balanced" else 0.5
+        class_weights = tuple(inverse_frequency_weights(train_set.labels, len(train_set.classes), power).tolist())
+    return LossConfig(label_smoothing=cfg.label_smoothing, class_weights=class_weights,
+                      distill_weight=cfg.distill_weight, distill_temperature=cfg.distill_temperature)
+
+
+def _open_run(cfg: TrainConfig, run_dir: Path, module: FerModule) -> None:
+    """Check a resumed run's last checkpoint fits `module`, or record a new run's config: the first write."""
+    if cfg.resume:
+        _check_checkpoint(RunDir(run_dir).last_checkpoint, module)
+        log.info("resuming %s from %s", run_dir, RunDir(run_dir).last_checkpoint)
+    elif rank_zero_only.rank == 0:
+        RunDir(run_dir).write_config(cfg.to_dict())
+
+
+def _model_meta(cfg: TrainConfig, model: nn.Module, classes: tuple[str, ...], data_description: str) -> ModelMeta:
+    """What model.pt says about itself: architecture, classes, preprocessing and the config it trained with."""
+    return ModelMeta(model_name=model.model_name, model_args=model.model_args, classes=classes,
+                     preprocess=PreprocessConfig(cfg.input_size, cfg.clahe, cfg.denoise),
+                     train_config={**cfg.to_dict(), "data_description": data_description})
+
+
+def _run_callbacks(cfg: TrainConfig, run_dir: Path, history: EpochHistory, meta: ModelMeta,
+                   extra: Sequence[L.Callback]) -> list[L.Callback]:
+    """history.csv, model.pt and the checkpoints, the learning rate, the caller's `extra`, early stopping."""
+    callbacks: list[L.Callback] = [
+        history,
+        BestModelExport(run_dir, meta, history),
+        ModelCheckpoint(dirpath=RunDir(run_dir).checkpoints, filename="best", monitor="val_acc", mode="max",
+                        save_last=True, save_on_train_epoch_end=True, enable_version_counter=False),
+        LearningRateMonitor(logging_interval="epoch"),
+        *extra,
+    ]
+    if cfg.early_stop_patience > 0:
+        callbacks.append(EarlyStopping(monitor="val_acc", mode="max", patience=cfg.early_stop_patience,
+                                       check_on_train_epoch_end=True))
+    return callbacks
+
+
+def _build_trainer(cfg: TrainConfig, run_dir: Path, callbacks: list[L.Callback]) -> L.Trainer:
+    precision = {"auto": "bf16-mixed" if _on_cuda(cfg) else "32-true", "32": "32-true"}.get(cfg.precision,
+                                                                                           cfg.precision)
+    return L.Trainer(
+        max_epochs=cfg.epochs,
+        accelerator="gpu" if cfg.accelerator == "cuda" else cfg.accelerator,
+        devices=int(cfg.devices) if cfg.devices.isdigit() else cfg.devices,
+        num_nodes=cfg.num_nodes,
+        strategy=cfg.strategy,
+        precision=precision,
+        callbacks=callbacks,
+        plugins=[AtomicCheckpointIO()],
+        default_root_dir=run_dir,
+        logger=L.pytorch.loggers.CSVLogger(run_dir, name="logs", version=""),
+        enable_progress_bar=cfg.progress,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        deterministic=False,
+        log_every_n_steps=10,
+    )
+
+
+def _summarise(history: EpochHistory, splits: DatasetSplits, train_set: FaceArrays, elapsed: float) -> dict[str, Any]:
+    """train_metrics.json: the best epoch's validation figures, and how the run went."""
+    rows, best = history.rows, history.best or {}
+    return {
+        "best_epoch": best.get("epoch"),
+        "val_acc": best.get("val_acc"),
+        "val_macro_f1": best.get("val_macro_f1"),
+        "val_loss": best.get("val_loss"),
+        "epochs_run": len(rows),
+        "val_split": splits.description,
+        "train_faces": len(train_set),
+        "class_counts": dict(zip(train_set.classes, train_set.class_counts().tolist(), strict=True)),
+        "train_time_s_this_session": round(elapsed, 1),
+        "train_time_s_total": round(sum(r["time_s"] for r in rows), 1),
+        "first_epoch_val_acc_70": next((r["epoch"] for r in rows if (r["val_acc"] or 0) >= 0.70), None),
+        "hardware": _hardware(),
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
 
 
 def _hardware() -> dict[str, Any]:
@@ -174,93 +298,19 @@ def train(cfg: TrainConfig, callbacks: Sequence[L.Callback] = ()) -> TrainResult
     if cfg.resume:
         _refuse_conflicts(cfg, _saved_config(run_dir), run_dir)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
-    splits: DatasetSplits = load_dataset(_data_config(cfg))
-    train_set = splits.train
-    if cfg.limit and cfg.limit < len(train_set):
-        _, train_set = stratified_split(train_set, cfg.limit / len(train_set), seed=cfg.seed)
-    log.info("data: %s; training on %d faces", splits.description, len(train_set))
-    classes = train_set.classes
-
-    model = _build_model(cfg, classes, train_set.images)
-
-    class_weights = None
-    if cfg.class_weighting != "none":
-        class_weights = inverse_frequency_weights(train_set.labels, len(classes),
-                                                  power=1.0 if cfg.class_weighting == "balanced" else 0.5)
-    augment, views, soft_labels = cfg.augment(), None, None
-    if cfg.teacher:
-        distill = distillation_data(cfg.teacher, train_set, cfg.clahe, cfg.cache_dir, cfg.distill_views, augment,
-                                    cfg.seed)
-        augment, views, soft_labels = distill.online_augment, distill.images, distill.log_probs
-        agreement = float((soft_labels.argmax(-1) == train_set.labels).mean())
-        log.info("distilling from %s on %d view(s) (agrees with %.1f%% of the training labels)", cfg.teacher,
-                 len(views), 100 * agreement)
-    module = FerModule(model, cfg, class_weights)
-    if cfg.resume:
-        _check_checkpoint(RunDir(run_dir).last_checkpoint, module)
-        log.info("resuming %s from %s", run_dir, RunDir(run_dir).last_checkpoint)
-    elif rank_zero_only.rank == 0:
-        RunDir(run_dir).write_config(cfg.to_dict())
-    data = FaceDataModule(train_set, splits.val, cfg.batch_size, augment, cfg.weighted_sampler, soft_labels, views)
-
-    use_cuda = cfg.accelerator in ("cuda", "gpu") or (cfg.accelerator == "auto" and torch.cuda.is_available())
-    precision = {"auto": "bf16-mixed" if use_cuda else "32-true", "32": "32-true"}.get(cfg.precision, cfg.precision)
-    if use_cuda and cfg.channels_last:
-        model.to(memory_format=torch.channels_last)
-    meta = ModelMeta(model_name=model.model_name, model_args=model.model_args, classes=classes,
-                     preprocess=PreprocessConfig(cfg.input_size, cfg.clahe, cfg.denoise),
-                     train_config={**cfg.to_dict(), "data_description": splits.description})
+    splits, train_set = _prepare_data(cfg)
+    model = _build_model(cfg, train_set.classes, train_set.images)
+    # The teacher comes after the student: loading a ferkit model file draws from the seeded generator, and
+    # this order is part of what makes a run's numbers the same every time.
+    data = _feed(cfg, train_set, splits.val)
+    module = FerModule(model, _loss_config(cfg, train_set), cfg.optim())
+    _open_run(cfg, run_dir, module)
     history = EpochHistory(run_dir)
-    run_callbacks: list[L.Callback] = [
-        history,
-        BestModelExport(run_dir, meta),
-        ModelCheckpoint(dirpath=RunDir(run_dir).checkpoints, filename="best", monitor="val_acc", mode="max",
-                        save_last=True, save_on_train_epoch_end=True, enable_version_counter=False),
-        LearningRateMonitor(logging_interval="epoch"),
-        *callbacks,
-    ]
-    if cfg.early_stop_patience > 0:
-        run_callbacks.append(EarlyStopping(monitor="val_acc", mode="max", patience=cfg.early_stop_patience,
-                                           check_on_train_epoch_end=True))
-    devices: int | str = int(cfg.devices) if cfg.devices.isdigit() else cfg.devices
-    trainer = L.Trainer(
-        max_epochs=cfg.epochs,
-        accelerator="gpu" if cfg.accelerator == "cuda" else cfg.accelerator,
-        devices=devices,
-        num_nodes=cfg.num_nodes,
-        strategy=cfg.strategy,
-        precision=precision,
-        callbacks=run_callbacks,
-        plugins=[AtomicCheckpointIO()],
-        default_root_dir=run_dir,
-        logger=L.pytorch.loggers.CSVLogger(run_dir, name="logs", version=""),
-        enable_progress_bar=cfg.progress,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        deterministic=False,
-        log_every_n_steps=10,
-    )
+    meta = _model_meta(cfg, model, train_set.classes, splits.description)
+    trainer = _build_trainer(cfg, run_dir, _run_callbacks(cfg, run_dir, history, meta, callbacks))
     start = time.perf_counter()
     trainer.fit(module, datamodule=data, ckpt_path=RunDir(run_dir).last_checkpoint if cfg.resume else None)
-    elapsed = time.perf_counter() - start
-
-    rows = history.rows
-    best = max(rows, key=lambda r: r["val_acc"] or -1.0) if rows else {}
-    metrics = {
-        "best_epoch": best.get("epoch"),
-        "val_acc": best.get("val_acc"),
-        "val_macro_f1": best.get("val_macro_f1"),
-        "val_loss": best.get("val_loss"),
-        "epochs_run": len(rows),
-        "val_split": splits.description,
-        "train_faces": len(train_set),
-        "class_counts": dict(zip(classes, train_set.class_counts().tolist(), strict=True)),
-        "train_time_s_this_session": round(elapsed, 1),
-        "train_time_s_total": round(sum(r["time_s"] for r in rows), 1),
-        "first_epoch_val_acc_70": next((r["epoch"] for r in rows if (r["val_acc"] or 0) >= 0.70), None),
-        "hardware": _hardware(),
-        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
+    metrics = _summarise(history, splits, train_set, time.perf_counter() - start)
     if trainer.is_global_zero:
         RunDir(run_dir).write_train_metrics(metrics)
     return TrainResult(run_dir=run_dir, model_path=RunDir(run_dir).model, metrics=metrics)

@@ -8,6 +8,8 @@ evaluate` adds `eval-<split>/` folders to it, `compare` and `tune` read it:
     checkpoints/         last.ckpt (for --resume) and best.ckpt
     eval-<split>/        evaluation.json and report.html of each `ferkit evaluate`
 
+The best epoch, whose figures train_metrics.json and model.pt hold, is chosen by `best_epoch` alone.
+
 Runs made before the training and evaluation metrics had their own names hold `metrics.json` for both; the
 readers here still find them (an evaluation's has per-class figures, the run's has not).
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,6 +115,16 @@ class RunDir:
             except ValueError as exc:
                 raise DataError(f"{self.history}: column '{name}' holds a value that is not a number ({exc})") from exc
         return columns
+
+
+def best_epoch(val_acc: Sequence[float | None]) -> int | None:
+    """The index of the best epoch: the highest validation accuracy, the earliest of equals (as for
+    `ModelCheckpoint`'s best.ckpt); epochs without one (None, NaN) never count. None when no epoch has one."""
+    best = None
+    for i, acc in enumerate(val_acc):
+        if acc is not None and not math.isnan(acc) and (best is None or acc > val_acc[best]):
+            best = i
+    return best
 
 
 def evaluation_file(folder: Path) -> Path | None:
