@@ -25,10 +25,8 @@ from ferkit.inference.track import IoUTracker
 from ferkit.inference.video import VideoSource
 
 
-def model_tag(recognizer: Recognizer, name: str) -> ModelTag:
-    """The model columns of the rows: the name asked for and a content hash of the file behind it."""
-    info = recognizer.model_info()
-    source = info.get("source")
+def model_tag(name: str, source: str | None, classes: Sequence[str]) -> ModelTag:
+    """The model columns of the rows: the name asked for and a content hash of its file (`source`)."""
     version = "unknown"
     if source and Path(source).is_file():
         digest = hashlib.sha256()
@@ -36,7 +34,7 @@ def model_tag(recognizer: Recognizer, name: str) -> ModelTag:
             for block in iter(lambda: f.read(1 << 20), b""):
                 digest.update(block)
         version = digest.hexdigest()[:12]
-    return ModelTag(name, version, tuple(recognizer.classes))
+    return ModelTag(name, version, tuple(classes))
 
 
 class Analyzer:

@@ -114,18 +114,11 @@ def run(sources: Iterable[str], recognizer: RecognizerConfig, out: Path | None, 
 
 
 def _model_tag(recognizer: RecognizerConfig) -> ModelTag:
+    """Read once here, from the classifier alone (the workers build their own Recognizers)."""
     from ferkit.inference.classify import load_classifier
 
     classifier = load_classifier(recognizer.model)
-    return model_tag(_InfoOnly(classifier), recognizer.model)
-
-
-class _InfoOnly:
-    """A classifier seen through the two attributes `model_tag` reads."""
-
-    def __init__(self, classifier: Any) -> None:
-        self.classes = classifier.classes
-        self.model_info = classifier.info
+    return model_tag(recognizer.model, classifier.info().get("source"), classifier.classes)
 
 
 def _pending(items: Iterator[Input], done: DoneInputs, summary: BatchSummary, bar: Any) -> Iterator[Input]:
