@@ -59,3 +59,14 @@ def test_the_progress_bar_is_silent_unless_stderr_is_a_terminal(monkeypatch: pyt
         bar.update(5)
         bar.close()
         assert ("input/s" in stream.getvalue() or "5input" in stream.getvalue()) == tty
+
+
+def test_a_results_folder_keeps_one_format(tmp_path: Path, tiny_onnx: Path):
+    from ferkit.batch import BatchConfig, run
+    from ferkit.errors import ConfigError
+    from ferkit.inference.config import RecognizerConfig
+
+    PartWriter(tmp_path / "out" / "predictions", "parquet", MODEL.classes).write([error_row("a", "x", MODEL)])
+    with pytest.raises(ConfigError, match=r"holds parquet parts: resume with --format parquet"):
+        run([], RecognizerConfig(model=str(tiny_onnx), detector="haar"), tmp_path / "out", BatchConfig(format="csv"),
+            progress=False)

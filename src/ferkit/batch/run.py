@@ -28,8 +28,9 @@ from typing import Any, Literal, TextIO
 
 from ferkit.batch.analyze import Analyzer, model_tag
 from ferkit.batch.inputs import Input, count_inputs, iter_inputs
-from ferkit.batch.table import DoneInputs, Format, ModelTag, PartWriter
+from ferkit.batch.table import SUFFIX, DoneInputs, Format, ModelTag, PartWriter
 from ferkit.config_fields import check_bounds, option
+from ferkit.errors import ConfigError
 from ferkit.inference.config import RecognizerConfig
 from ferkit.inference.runtime import set_default_threads
 
@@ -92,6 +93,7 @@ def run(sources: Iterable[str], recognizer: RecognizerConfig, out: Path | None, 
         annotate_dir = None
     else:
         table = out / TABLE_DIR
+        _refuse_other_format(table, cfg.format)
         done = DoneInputs.scan(table, cfg.format)
         sink = _PartSink(PartWriter(table, cfg.format, tag.classes), cfg.part_rows)
         annotate_dir = out / ANNOTATED_DIR if cfg.annotate else None
@@ -111,6 +113,13 @@ def run(sources: Iterable[str], recognizer: RecognizerConfig, out: Path | None, 
         bar.close()
     summary.rows = sink.rows
     return summary
+
+
+def _refuse_other_format(table: Path, fmt: Format) -> None:
+    """One table, one format: resuming with another `--format` would analyse everything again beside it."""
+    for other, suffix in SUFFIX.items():
+        if other != fmt and table.is_dir() and any(table.glob(f"part-*{suffix}")):
+            raise ConfigError(f"{table} holds {other} parts: resume with --format {other}, or choose another --out")
 
 
 def _model_tag(recognizer: RecognizerConfig) -> ModelTag:
