@@ -18,6 +18,7 @@ import cv2
 from ferkit.batch.inputs import Input
 from ferkit.batch.table import ModelTag, error_row, face_rows
 from ferkit.errors import FerkitError
+from ferkit.inference.download import sha256_of
 from ferkit.inference.draw import annotate
 from ferkit.inference.images import load_image
 from ferkit.inference.pipeline import Recognizer
@@ -27,13 +28,7 @@ from ferkit.inference.video import VideoSource
 
 def model_tag(name: str, source: str | None, classes: Sequence[str]) -> ModelTag:
     """The model columns of the rows: the name asked for and a content hash of its file (`source`)."""
-    version = "unknown"
-    if source and Path(source).is_file():
-        digest = hashlib.sha256()
-        with Path(source).open("rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        version = digest.hexdigest()[:12]
+    version = sha256_of(Path(source))[:12] if source and Path(source).is_file() else "unknown"
     return ModelTag(name, version, tuple(classes))
 
 
