@@ -1,8 +1,13 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+import pytest
+
+from ferkit.inference.result import ImageResult
 from ferkit.inference.timeline import TimelineRow, TimelineWriter, plot_timeline, summarize, write_csv
 from ferkit.inference.types import Box, FacePrediction
 
@@ -15,6 +20,14 @@ def _row(frame: int, track: int, happy: float) -> TimelineRow:
 
 
 ROWS = [_row(0, 1, 0.9), _row(0, 2, 0.2), _row(1, 1, 0.8), _row(2, 1, 0.3), _row(3, 1, 0.7)]
+
+
+def test_a_frame_result_gives_one_row_per_face_and_a_still_image_none():
+    faces = [ROWS[0].face, ROWS[1].face]
+    result = ImageResult(None, np.zeros((8, 8, 3), np.uint8), faces, frame=7, time_s=0.7)
+    assert [(r.frame, r.time_s, r.face) for r in TimelineRow.of(result)] == [(7, 0.7, f) for f in faces]
+    with pytest.raises(ValueError, match="video frame"):
+        TimelineRow.of(replace(result, frame=None, time_s=None))
 
 
 def test_csv_has_one_row_per_frame_and_face_with_all_probabilities(tmp_path: Path):

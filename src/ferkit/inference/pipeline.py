@@ -5,12 +5,15 @@ Example:
     >>> rec = Recognizer()  # the bundled model; YuNet (downloaded once), or Haar when offline
     >>> for face in rec.predict("photo.jpg"):
     ...     print(face.box.to_list(), face.label, round(face.confidence, 2))
+    >>> result = rec.analyze("photo.jpg")  # the same faces with the image, its size and timings
+    >>> result.save("annotated.jpg")
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +24,7 @@ from ferkit.inference.align import crop_face
 from ferkit.inference.classify import Classifier, load_classifier
 from ferkit.inference.detect import DetectorName, FaceDetector, create_detector
 from ferkit.inference.images import ColorOrder, ImageInput, load_image
+from ferkit.inference.result import ImageResult
 from ferkit.inference.track import IoUTracker
 from ferkit.inference.types import Detection, FacePrediction
 from ferkit.inference.video import Frame
@@ -31,11 +35,16 @@ DEFAULT_MODEL = "base"
 
 @dataclass(frozen=True)
 class FrameResult:
-    """A frame of a stream with its faces; `analyzed` is False for frames skipped under `every`."""
+    """A frame of a stream with its result; `analyzed` is False for frames skipped under `every`, whose result
+    carries the latest faces (and no timings) on the new frame."""
 
     frame: Frame
-    faces: list[FacePrediction]
+    result: ImageResult
     analyzed: bool
+
+    @property
+    def faces(self) -> list[FacePrediction]:
+        return self.result.faces
 
 
 class Recognizer:
@@ -91,24 +100,49 @@ class Recognizer:
     def predict(self, image: ImageInput, color: ColorOrder = "bgr") -> list[FacePrediction]:
         """Every face in `image` (a path, a NumPy array in `color` order, or a PIL image); [] when none.
 
+        The plain list is all most callers need; `analyze` returns the same faces inside an `ImageResult`
+        (image, size, timings, `to_dict`/`plot`/`save`).
+
         Raises:
             ImageReadError: the image cannot be read or has an unsupported layout.
         """
-        return self.predict_batch([image], color)[0]
+        return self.analyze(image, color).faces
 
     def predict_batch(self, images: Sequence[ImageInput], color: ColorOrder = "bgr") -> list[list[FacePrediction]]:
         """`predict` for many images, classifying the faces of all of them in one batch."""
-        frames = [load_image(im, color) for im in images]
-        detections = [self.detector.detect(frame) for frame in frames]
-        crops: list[np.ndarray] = []
-        for frame, dets in zip(frames, detections, strict=True):
-            if dets:
-                gray = to_gray(frame)
-                crops.extend(crop_face(gray, d, self.margin, self.align) for d in dets)
-        if not crops:
-            return [[] for _ in frames]
-        probs = iter(self.classifier.predict(prepare_faces(crops, self.classifier.preprocess)))
-        return [[self._prediction(d, next(probs)) for d in dets] for dets in detections]
+        return [result.faces for result in self.analyze_batch(images, color)]
+
+    def analyze(self, image: ImageInput, color: ColorOrder = "bgr") -> ImageResult:
+        """`predict`, as an `ImageResult`: a path is decoded once, and its size is that of the decoded array.
+
+        Raises:
+            ImageReadError: the image cannot be read or has an unsupported layout.
+        """
+        return self.analyze_batch([image], color)[0]
+
+    def analyze_batch(self, images: Sequence[ImageInput], color: ColorOrder = "bgr") -> list[ImageResult]:
+        """`analyze` for many images, classifying the faces of all of them in one batch.
+
+        Timings per image: "decode" (reading a file, or converting an array to BGR) and "detect" are its own;
+        "classify" (cropping, preprocessing and the model) is its share of the batch's one classification, by
+        its number of faces.
+        """
+        frames, timings = [], []
+        for image in images:
+            start = time.perf_counter()
+            frames.append(load_image(image, color))
+            timings.append({"decode": _ms_since(start)})
+        detections = []
+        for frame, timing in zip(frames, timings, strict=True):
+            start = time.perf_counter()
+            detections.append(self.detector.detect(frame))
+            timing["detect"] = _ms_since(start)
+        start = time.perf_counter()
+        faces = self._classify(frames, detections)
+        classify_ms, total = _ms_since(start), max(1, sum(map(len, detections)))
+        return [ImageResult(str(image) if isinstance(image, (str, Path)) else None, frame, image_faces,
+                            {**timing, "classify": classify_ms * len(image_faces) / total})
+                for image, frame, image_faces, timing in zip(images, frames, faces, timings, strict=True)]
 
     def stream(self, frames: Iterable[Frame], tracker: IoUTracker | None = None,
                every: int = 1) -> Iterator[FrameResult]:
@@ -122,10 +156,24 @@ class Recognizer:
         for frame in frames:
             analyzed = frame.index % every == 0
             if analyzed:
-                faces = self.predict(frame.image)
-                if tracker is not None:
-                    faces = tracker.update(faces)
-            yield FrameResult(frame, faces, analyzed)
+                result = self.analyze(frame.image)
+                faces = result.faces if tracker is None else tracker.update(result.faces)
+                result = replace(result, faces=faces, frame=frame.index, time_s=frame.time_s)
+            else:
+                result = ImageResult(None, frame.image, faces, frame=frame.index, time_s=frame.time_s)
+            yield FrameResult(frame, result, analyzed)
+
+    def _classify(self, frames: list[np.ndarray], detections: list[list[Detection]]) -> list[list[FacePrediction]]:
+        """The faces of every frame, from one classifier call for all of them (none when there is no face)."""
+        crops: list[np.ndarray] = []
+        for frame, dets in zip(frames, detections, strict=True):
+            if dets:
+                gray = to_gray(frame)
+                crops.extend(crop_face(gray, d, self.margin, self.align) for d in dets)
+        if not crops:
+            return [[] for _ in frames]
+        probs = iter(self.classifier.predict(prepare_faces(crops, self.classifier.preprocess)))
+        return [[self._prediction(d, next(probs)) for d in dets] for dets in detections]
 
     def _prediction(self, detection: Detection, probs: np.ndarray) -> FacePrediction:
         return FacePrediction(
@@ -134,3 +182,7 @@ class Recognizer:
             probabilities=dict(zip(self.classes, map(float, probs), strict=True)),
             landmarks=detection.landmarks,
         )
+
+
+def _ms_since(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ferkit.inference.result import ImageResult
 from ferkit.inference.types import FacePrediction
 
 
@@ -18,6 +19,17 @@ class TimelineRow:
     frame: int
     time_s: float
     face: FacePrediction
+
+    @classmethod
+    def of(cls, result: ImageResult) -> list[TimelineRow]:
+        """The rows of one analysed video frame: one per face.
+
+        Raises:
+            ValueError: `result` is a still image (it has no frame index or time).
+        """
+        if result.frame is None or result.time_s is None:
+            raise ValueError("a timeline row needs a video frame; this result is a still image")
+        return [cls(result.frame, result.time_s, face) for face in result.faces]
 
 
 class TimelineWriter:

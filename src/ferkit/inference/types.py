@@ -84,7 +84,7 @@ class FacePrediction:
         return replace(self, track_id=track_id, probabilities=probabilities or self.probabilities)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe form: the shape the CLI prints and the REST API returns."""
+        """JSON-safe form: one entry of `ImageResult.to_dict()["faces"]`, wherever an image is reported."""
         return {
             "box": self.box.to_list(),
             "score": round(float(self.score), 4),
