@@ -11,9 +11,10 @@ import pytest
 
 from ferkit.batch.run import _progress_bar
 from ferkit.batch.table import DoneInputs, ModelTag, PartWriter, columns, error_row, face_rows
-from ferkit.inference.types import Box, FacePrediction
+from ferkit.inference import Box, FacePrediction, ImageResult
 
 MODEL = ModelTag("stub", "0123456789ab", ("happy", "sad"))
+IMAGE = np.zeros((48, 64, 3), np.uint8)
 
 
 def _face(happy: float) -> FacePrediction:
@@ -22,8 +23,8 @@ def _face(happy: float) -> FacePrediction:
 
 
 def test_rows_have_every_column_for_faces_no_face_and_errors():
-    faces = face_rows("a.jpg", 64, 48, [_face(0.8), _face(0.1)], MODEL)
-    empty = face_rows("b.jpg", 64, 48, [], MODEL)
+    faces = face_rows("a.jpg", ImageResult(None, IMAGE, [_face(0.8), _face(0.1)]), MODEL)
+    empty = face_rows("b.jpg", ImageResult(None, IMAGE, []), MODEL)
     failed = error_row("c.jpg", "c.jpg: not a readable image", MODEL)
     for row in [*faces, *empty, failed]:
         assert list(row) == columns(MODEL.classes)
@@ -36,7 +37,8 @@ def test_rows_have_every_column_for_faces_no_face_and_errors():
 @pytest.mark.parametrize("fmt", ["parquet", "jsonl", "csv"])
 def test_written_parts_are_the_record_of_done_inputs(tmp_path: Path, fmt: str):
     writer = PartWriter(tmp_path, fmt, MODEL.classes)
-    writer.write(face_rows("a.jpg", 64, 48, [_face(0.8)], MODEL) + face_rows("b.jpg", 64, 48, [], MODEL))
+    writer.write(face_rows("a.jpg", ImageResult(None, IMAGE, [_face(0.8)]), MODEL)
+                 + face_rows("b.jpg", ImageResult(None, IMAGE, []), MODEL))
     writer.write([error_row("c.jpg", "broken", MODEL)])
     (tmp_path / f".part-x-000000.{fmt}.tmp").write_text("a part a killed run left half-written")
     done = DoneInputs.scan(tmp_path, fmt)

@@ -13,15 +13,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import cv2
-
 from ferkit.batch.inputs import Input
 from ferkit.batch.table import ModelTag, error_row, face_rows
 from ferkit.errors import FerkitError
 from ferkit.inference.download import sha256_of
-from ferkit.inference.draw import annotate
 from ferkit.inference.images import load_image
 from ferkit.inference.pipeline import Recognizer
+from ferkit.inference.result import ImageResult
 from ferkit.inference.track import IoUTracker
 from ferkit.inference.video import VideoSource
 
@@ -63,15 +61,15 @@ class Analyzer:
         if not loaded:
             return rows
         try:
-            results = self.recognizer.predict_batch([image for _, image in loaded])
+            results = self.recognizer.analyze_batch([image for _, image in loaded])
         except FerkitError as exc:  # rare: one image breaks detection; analyse them one by one to name it
             if len(loaded) == 1:
                 return [*rows, error_row(loaded[0][0], str(exc), self.model)]
             return rows + [row for source, _ in loaded for row in self.images([source])]
-        for (source, image), faces in zip(loaded, results, strict=True):
-            rows.extend(face_rows(source, image.shape[1], image.shape[0], faces, self.model))
+        for (source, _), result in zip(loaded, results, strict=True):
+            rows.extend(face_rows(source, result, self.model))
             if self.annotate_dir is not None:
-                self._save_annotated(source, annotate(image, faces))
+                self._save_annotated(source, result)
         return rows
 
     def video(self, source: str) -> list[dict[str, Any]]:
@@ -80,11 +78,8 @@ class Analyzer:
         tracker = IoUTracker()
         try:
             with VideoSource(source) as video:
-                for result in self.recognizer.stream(video, tracker):
-                    frame = result.frame
-                    height, width = frame.image.shape[:2]
-                    rows.extend(face_rows(source, width, height, result.faces, self.model, frame.index,
-                                          round(frame.time_s, 4)))
+                for step in self.recognizer.stream(video, tracker):
+                    rows.extend(face_rows(source, step.result, self.model))
                 if video.missing_frames:
                     rows.append(error_row(source, f"decoding stopped after {video.frames_read} of the "
                                                   f"{video.frame_count} frames the file claims", self.model))
@@ -92,11 +87,11 @@ class Analyzer:
             rows.append(error_row(source, str(exc), self.model))
         return rows
 
-    def _save_annotated(self, source: str, image: Any) -> None:
+    def _save_annotated(self, source: str, result: ImageResult) -> None:
         """`<stem>-<8 hex of the source path>.jpg`: unique whichever worker writes it; a file already there (an
         earlier run's copy of the same input) is never replaced."""
         assert self.annotate_dir is not None
         tag = hashlib.blake2b(source.encode(), digest_size=4).hexdigest()
         target = self.annotate_dir / f"{Path(source).stem}-{tag}.jpg"
         if not target.exists():
-            cv2.imwrite(str(target), image)
+            result.save(target)

@@ -24,7 +24,7 @@ import numpy as np
 
 from ferkit.errors import ConfigError
 from ferkit.files import atomic_path
-from ferkit.inference.types import FacePrediction
+from ferkit.inference.result import ImageResult
 
 Format = Literal["parquet", "jsonl", "csv"]
 FORMATS: tuple[str, ...] = ("parquet", "jsonl", "csv")
@@ -48,14 +48,14 @@ def columns(classes: Sequence[str]) -> list[str]:
             "model", "model_version"]
 
 
-def face_rows(source: str, width: int, height: int, faces: Sequence[FacePrediction], model: ModelTag,
-              frame: int | None = None, time_s: float | None = None) -> list[dict[str, Any]]:
-    """The rows of one image or frame: one per face, or one `no_face` row."""
-    base = {"input": source, "frame": frame, "time_s": time_s, "width": width, "height": height}
-    if not faces:
+def face_rows(source: str, result: ImageResult, model: ModelTag) -> list[dict[str, Any]]:
+    """The rows of one image or video frame (`source` names its input): one per face, or one `no_face` row."""
+    time_s = None if result.time_s is None else round(result.time_s, 4)
+    base = {"input": source, "frame": result.frame, "time_s": time_s, "width": result.width, "height": result.height}
+    if not result.faces:
         return [_row(model, **base, status="no_face")]
     rows = []
-    for face in faces:
+    for face in result.faces:
         points = face.landmarks.reshape(-1).tolist() if face.landmarks is not None else [None] * LANDMARKS
         rows.append(_row(model, **base, status="ok", track_id=face.track_id, x=face.box.x, y=face.box.y,
                          w=face.box.w, h=face.box.h, score=face.score, label=face.label,

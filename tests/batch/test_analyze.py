@@ -1,0 +1,37 @@
+"""The Analyzer of `ferkit predict`: each image file decoded once, its rows and annotated copy from one result."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from ferkit.batch.analyze import Analyzer
+from ferkit.batch.inputs import Input
+from ferkit.batch.table import ModelTag
+from ferkit.inference import images as images_module
+
+
+def test_each_image_is_decoded_once_and_sized_from_that_decoding(recognizer, face: np.ndarray, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch):
+    path = tmp_path / "photo.png"
+    image = np.full((120, 160, 3), 128, np.uint8)
+    image[20:101, 40:118] = face
+    cv2.imwrite(str(path), image)
+    rec = recognizer.build()
+    analyzer = Analyzer(rec, ModelTag("tiny", "unknown", rec.classes), annotate_dir=tmp_path / "annotated")
+    calls: list[str] = []
+    real_decode = images_module.decode
+
+    def counting_decode(data, name, *args, **kwargs):
+        calls.append(name)
+        return real_decode(data, name, *args, **kwargs)
+
+    monkeypatch.setattr(images_module, "decode", counting_decode)
+    rows = analyzer([Input(str(path), "image")])
+    assert calls == [str(path)]
+    assert {(r["width"], r["height"]) for r in rows} == {(160, 120)} and rows[0]["status"] == "ok"
+    [annotated] = (tmp_path / "annotated").iterdir()
+    assert annotated.name.startswith("photo-") and cv2.imread(str(annotated)).shape == image.shape
