@@ -90,6 +90,8 @@ def test_webcam_headless_prints_a_json_line_per_frame(two_faces_video: Path, mod
     assert main(["webcam", "--device", str(two_faces_video), "--headless", "--max-frames", "5", *model_args]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["frame"] for r in lines] == [0, 1, 2, 3, 4]
+    assert list(lines[0]) == ["source", "width", "height", "frame", "time_s", "faces", "timing_ms", "fps"]
+    assert (lines[0]["width"], lines[0]["height"]) == (480, 320)
     assert all(len(r["faces"]) == 2 for r in lines)
     assert {f["track_id"] for r in lines for f in r["faces"]} == {1, 2}
 

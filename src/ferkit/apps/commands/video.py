@@ -25,7 +25,6 @@ from ferkit.apps.outputs import check_output_file
 from ferkit.config_fields import check_bounds, option
 from ferkit.errors import ConfigError
 from ferkit.inference import IoUTracker
-from ferkit.inference.draw import annotate
 from ferkit.inference.timeline import TimelineRow, TimelineWriter, plot_timeline, summarize
 from ferkit.inference.video import FpsMeter, VideoSink, VideoSource
 
@@ -73,16 +72,15 @@ def run(args: argparse.Namespace) -> int:
             (TimelineWriter(cfg.csv, classes) if cfg.csv else nullcontext()) as timeline:
         progress = _Progress(source.frame_count) if cfg.progress else None
         try:
-            for result in recognizer.stream(source, tracker, cfg.every):
-                frame = result.frame
-                if result.analyzed:
-                    new = [TimelineRow(frame.index, frame.time_s, face) for face in result.faces]
+            for step in recognizer.stream(source, tracker, cfg.every):
+                if step.analyzed:
+                    new = TimelineRow.of(step.result)
                     rows.extend(new)
                     if timeline is not None:
                         timeline.write(new)
                 if sink is not None:
-                    sink.write(annotate(frame.image, result.faces))
-                done = frame.index + 1
+                    sink.write(step.result.plot())
+                done = step.frame.index + 1
                 if progress is not None:
                     progress.update(done)
         except KeyboardInterrupt:

@@ -19,7 +19,6 @@ from ferkit.apps.commands.predict import add_recognizer_arguments, create_recogn
 from ferkit.apps.config_args import add_config_arguments, config_from_args
 from ferkit.config_fields import check_bounds, option
 from ferkit.inference import IoUTracker
-from ferkit.inference.draw import annotate
 from ferkit.inference.video import FpsMeter, VideoSource
 
 log = logging.getLogger(__name__)
@@ -54,18 +53,16 @@ def run(args: argparse.Namespace) -> int:
     meter = FpsMeter()
     source = VideoSource(int(cfg.device) if cfg.device.isdigit() else cfg.device)
     try:
-        for result in recognizer.stream(source, IoUTracker(smoothing=cfg.smoothing)):
-            frame, fps = result.frame, meter.tick()
+        for step in recognizer.stream(source, IoUTracker(smoothing=cfg.smoothing)):
+            result, fps = step.result, meter.tick()
             if show:
-                cv2.imshow(WINDOW, annotate(frame.image, result.faces, caption=f"{fps:.1f} frames/s"))
+                cv2.imshow(WINDOW, result.plot(caption=f"{fps:.1f} frames/s"))
                 if cv2.waitKey(1) & 0xFF in _QUIT_KEYS:
                     break
             else:
-                record = {"frame": frame.index, "time_s": round(frame.time_s, 3), "fps": round(fps, 1),
-                          "faces": [f.to_dict() for f in result.faces]}
-                sys.stdout.write(json.dumps(record) + "\n")
+                sys.stdout.write(json.dumps({**result.to_dict(), "fps": round(fps, 1)}) + "\n")
                 sys.stdout.flush()
-            if cfg.max_frames and frame.index + 1 >= cfg.max_frames:
+            if cfg.max_frames and step.frame.index + 1 >= cfg.max_frames:
                 break
     finally:
         source.close()
