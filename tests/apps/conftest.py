@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from ferkit.apps.service import ServeConfig, create_app
 from ferkit.constants import EMOTIONS
-from ferkit.inference.types import Box, FacePrediction
+from ferkit.inference import Box, FacePrediction, ImageResult
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,6 +41,9 @@ class StubRecognizer:
 
     def model_info(self) -> dict[str, Any]:
         return {"name": "stub", "classes": list(self.classes), "input_size": 48}
+
+    def analyze(self, image_bgr: np.ndarray) -> ImageResult:
+        return ImageResult(None, image_bgr, self.predict(image_bgr), {"decode": 0.0, "detect": 0.0, "classify": 0.0})
 
     def predict(self, image_bgr: np.ndarray) -> list[FacePrediction]:
         if self._gate is not None:

@@ -138,7 +138,7 @@ def test_upload_shows_a_labelled_box_over_the_face(browser, server_url):
     [face] = api.json()["faces"]
     shown = page.locator("#photo-image").bounding_box()
     drawn = boxes.first.bounding_box()
-    scale = shown["width"] / api.json()["image"]["width"]
+    scale = shown["width"] / api.json()["width"]
     x, y, w, h = face["box"]
     assert drawn["x"] == pytest.approx(shown["x"] + x * scale, abs=2)
     assert drawn["y"] == pytest.approx(shown["y"] + y * scale, abs=2)

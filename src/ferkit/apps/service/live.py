@@ -1,8 +1,8 @@
 """The live WebSocket (`/v1/live`): the browser sends camera frames, the server answers each with its faces.
 
 Protocol: the client sends binary messages, each one encoded image (JPEG, PNG or WebP). The server
-answers with JSON text messages, either `{"type": "result", "image", "faces", "timing_ms",
-"dropped_frames"}` (the fields of a /v1/predict response) or `{"type": "error", "code", "message"}`.
+answers with JSON text messages, either `{"type": "result", ..., "dropped_frames"}` (the fields of a
+/v1/predict response, i.e. of `ImageResult.to_dict()`) or `{"type": "error", "code", "message"}`.
 
 Stale frames are dropped, never queued: a reader task keeps only the newest frame that arrived while the
 previous one was being recognised, so a client that sends faster than the server can answer gets answers

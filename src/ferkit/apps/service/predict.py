@@ -11,18 +11,17 @@ import asyncio
 import base64
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import partial
 
 import cv2
-import numpy as np
 
 from ferkit.apps.service.errors import ApiError
 from ferkit.apps.service.pool import InferencePool, Place, PoolBusy, RecognizerOptions, WorkerRecognizers
-from ferkit.apps.service.schemas import Face, ImageSize, PredictResponse, Timing
+from ferkit.apps.service.schemas import PredictResponse
 from ferkit.apps.service.uploads import Upload, decode_image
 from ferkit.errors import FerkitError
-from ferkit.inference import FacePrediction
-from ferkit.inference.draw import annotate
+from ferkit.inference import ImageResult
 
 # Seconds a client told "busy" is asked to wait: about the time a worker needs for a few images.
 RETRY_AFTER_S = 1
@@ -78,27 +77,17 @@ def _predict_uploads(
             raise _OutOfTime
         start = time.perf_counter()
         image = decode_image(upload)
-        decoded = time.perf_counter()
-        predictions = recognizer.predict(image)
-        done = time.perf_counter()
-        results.append(
-            PredictResponse(
-                image=ImageSize(width=image.shape[1], height=image.shape[0]),
-                faces=[Face.model_validate(p.to_dict()) for p in predictions],
-                timing_ms=Timing(
-                    queue_ms=round(queue_ms, 2),
-                    decode_ms=round((decoded - start) * 1000.0, 2),
-                    inference_ms=round((done - decoded) * 1000.0, 2),
-                ),
-                annotated_image=_annotated_data_url(image, predictions) if annotate else None,
-            )
-        )
+        decode_ms = (time.perf_counter() - start) * 1000.0
+        result = recognizer.analyze(image).with_timings(queue=queue_ms, decode=decode_ms)
+        result = replace(result, source=upload.name)
+        annotated = _annotated_data_url(result) if annotate else None
+        results.append(PredictResponse.model_validate({**result.to_dict(), "annotated_image": annotated}))
     return results
 
 
-def _annotated_data_url(image_bgr: np.ndarray, predictions: Sequence[FacePrediction]) -> str:
+def _annotated_data_url(result: ImageResult) -> str:
     quality = [cv2.IMWRITE_JPEG_QUALITY, ANNOTATED_JPEG_QUALITY]
-    ok, jpeg = cv2.imencode(".jpg", annotate(image_bgr, predictions), quality)
+    ok, jpeg = cv2.imencode(".jpg", result.plot(), quality)
     if not ok:
         raise RuntimeError("JPEG encoding of the annotated image failed")
     return "data:image/jpeg;base64," + base64.b64encode(jpeg.tobytes()).decode("ascii")

@@ -15,7 +15,7 @@ class ErrorResponse(BaseModel):
 
 
 class Face(BaseModel):
-    """One detected face and its expression."""
+    """One detected face and its expression: `ferkit.inference.FacePrediction.to_dict()`."""
 
     box: list[int] = Field(min_length=4, max_length=4, description="[x, y, width, height] in image pixels")
     score: float = Field(description="face detection score, 0..1")
@@ -29,21 +29,26 @@ class Face(BaseModel):
     track_id: int | None = Field(description="always null here: tracking needs a video stream")
 
 
-class ImageSize(BaseModel):
-    width: int
-    height: int
-
-
 class Timing(BaseModel):
     """Where the time of one image went, in milliseconds."""
 
-    queue_ms: float = Field(description="waiting for a free worker")
-    decode_ms: float = Field(description="decoding the image")
-    inference_ms: float = Field(description="detection and classification")
+    queue: float = Field(description="waiting for a free worker")
+    decode: float = Field(description="decoding the upload")
+    detect: float = Field(description="finding the faces")
+    classify: float = Field(description="cropping the faces and classifying their expressions")
 
 
 class PredictResponse(BaseModel):
-    image: ImageSize
+    """The result of one image: `ferkit.inference.ImageResult.to_dict()`, plus the annotated image if asked for."""
+
+    source: str | None = Field(
+        description="the name the image was sent under: the multipart file name, 'the request body' for a raw "
+        "body, 'frame' for a live frame"
+    )
+    width: int = Field(description="image width in pixels")
+    height: int = Field(description="image height in pixels")
+    frame: int | None = Field(description="always null here: the index of a video frame")
+    time_s: float | None = Field(description="always null here: the time of a video frame")
     faces: list[Face]
     timing_ms: Timing
     annotated_image: str | None = Field(

@@ -48,7 +48,7 @@ function classColor(face, name) {
 }
 
 function drawBoxes(overlay, result) {
-  const { width, height } = result.image;
+  const { width, height } = result;
   overlay.replaceChildren(
     ...result.faces.map((face, i) => {
       const [x, y, w, h] = face.box;
