@@ -23,11 +23,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ferkit import env
 from ferkit.data import DataConfig, load_split
 from ferkit.inference.align import crop_face
 from ferkit.inference.classify import OnnxClassifier, bundled_model_path
 from ferkit.inference.detect import YuNetDetector
-from ferkit.inference.download import default_cache_dir
 from ferkit.transforms.preprocess import prepare_faces
 
 REPO = Path(__file__).resolve().parents[1]
@@ -50,7 +50,7 @@ def run(model: Path, yunet: Path, n_faces: int, seed: int) -> dict:
     clf = OnnxClassifier(model)
     pre = clf.preprocess
     data = DataConfig(path=SHARED / "data" / "fer2013", classes=clf.classes, clahe=pre.clahe, denoise=pre.denoise,
-                      cache_dir=default_cache_dir() / "data")
+                      cache_dir=env.data_cache_dir())
     faces = load_split(data, "PublicTest")
     rng = np.random.default_rng(seed)
     pick = rng.permutation(len(faces))[:n_faces]

@@ -67,10 +67,11 @@ def train_hardware() -> dict:
 
 def augment_images_per_second(device: torch.device, steps: int) -> float:
     """Faces/s of the base recipe's batch augmentation alone (uint8 batch in, augmented float batch out)."""
+    from ferkit.config_fields import from_flat
     from ferkit.train.config import TrainConfig
     from ferkit.train.recipes import get_recipe
 
-    cfg = TrainConfig(**get_recipe("base")).augment()
+    cfg = from_flat(TrainConfig, get_recipe("base")).augment
     faces = torch.randint(0, 256, (256, INPUT_SIZE, INPUT_SIZE), dtype=torch.uint8, device=device)
     augment_batch(faces, cfg)  # warm-up
     if device.type == "cuda":

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import pytest
 
 from ferkit.apps.cli import main
-from ferkit.config_fields import Bounds, check_bounds, option
+from ferkit.config_fields import Bounds, check_bounds, flat_fields, from_flat, nested, option, to_flat
+from ferkit.data import DataConfig
 from ferkit.errors import ConfigError
+from ferkit.train.config import TrainConfig
 
 
 @dataclass(frozen=True)
@@ -66,3 +70,63 @@ def test_every_command_names_an_out_of_range_option(argv: list[str], option: str
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert f"({option}) must" in err and "Traceback" not in err
+
+
+@dataclass(frozen=True)
+class _Inner:
+    strength: float = option(0.5, "a strength", "[0, 1]")
+    path: str = option("in", "a path")
+    seed: int = option(0, "set by the outer config")
+
+
+@dataclass(frozen=True)
+class _Outer:
+    inner: _Inner = nested(_Inner(strength=0.25), "the inner part", prefix="in_", rename={"path": "source"},
+                           exclude=("seed",))
+    count: int = option(1, "a count", "(0, inf)")
+
+
+def test_nested_fields_are_named_flat_with_prefix_rename_and_exclusions():
+    leaves = {leaf.name: leaf for leaf in flat_fields(_Outer)}
+    assert list(leaves) == ["in_strength", "source", "count"]
+    assert leaves["in_strength"].default == 0.25  # the outer default's value, not the inner class default
+    assert leaves["source"].path == ("inner", "path") and leaves["source"].flag == "--source"
+
+
+def test_from_flat_and_to_flat_are_inverse_and_keep_the_outer_defaults():
+    config = from_flat(_Outer, {"source": "x", "count": 3})
+    assert config == _Outer(inner=_Inner(strength=0.25, path="x"), count=3)
+    assert to_flat(config) == {"in_strength": 0.25, "source": "x", "count": 3}
+    assert from_flat(_Outer, to_flat(config)) == config
+
+
+def test_a_nested_value_out_of_range_names_the_flat_option():
+    with pytest.raises(ConfigError, match=r"in_strength \(--in-strength\) must be in \[0, 1\], got 2"):
+        from_flat(_Outer, {"in_strength": 2})
+
+
+def test_an_unknown_flat_key_suggests_the_closest():
+    with pytest.raises(ConfigError, match="unknown _Outer key 'in_strenght'; did you mean 'in_strength'"):
+        from_flat(_Outer, {"in_strenght": 0.1})
+
+
+def test_train_options_keep_their_names_and_reach_the_nested_configs(capsys: pytest.CaptureFixture[str]):
+    from ferkit.train.augment import AugmentConfig
+
+    assert main(["train", "--data", "faces/", "--skip-bad", "--denoise", "--aug-rotate", "5", "--seed", "3",
+                 "--print-config"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    config = TrainConfig.from_dict(printed)
+    assert (config.data.path, config.data.skip_bad, config.data.denoise) == (Path("faces"), True, True)
+    assert config.data.seed == 3  # the run's --seed also seeds the data split
+    assert config.augment == replace(AugmentConfig(), rotate=5.0)
+    assert "rotate" not in printed and printed["aug_rotate"] == 5.0 and printed["data"] == "faces"
+
+
+def test_a_run_config_written_before_nesting_still_loads():
+    old = {"data": "d.npz", "classes": ["happy", "sad"], "input_size": 40, "cache_dir": "/c", "aug_rotate": 15.0,
+           "aug_erase": 0.5, "model": "small", "epochs": 3, "seed": 2}
+    config = TrainConfig.from_dict(old)
+    assert config.data == DataConfig(path=Path("d.npz"), classes=("happy", "sad"), input_size=40,
+                                     cache_dir=Path("/c"), seed=2)
+    assert (config.augment.rotate, config.augment.erase, config.epochs) == (15.0, 0.5, 3)

@@ -20,8 +20,3 @@ FER_STD: float = 0.2550
 # like FER2013's crops: on 3,589 PublicTest faces staged as photos, margins -0.05/0/0.05/0.1/0.2 gave
 # accuracy 0.686/0.693/0.684/0.670/0.619 with alignment (benchmarks/results/alignment.md).
 FACE_MARGIN: float = 0.0
-
-# Environment variables read by the apps layer (never by library code).
-ENV_DATA_DIR = "FERKIT_DATA"
-ENV_CACHE_DIR = "FERKIT_CACHE"
-ENV_YUNET_PATH = "FERKIT_YUNET"

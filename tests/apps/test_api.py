@@ -23,6 +23,7 @@ from ferkit.apps.service import predict as predict_module
 from ferkit.apps.service.logs import JsonLineFormatter
 from ferkit.constants import EMOTIONS
 from ferkit.errors import ImageReadError, ModelError
+from ferkit.inference.config import RecognizerConfig
 
 
 def _png_header_only(width: int, height: int) -> bytes:
@@ -48,7 +49,7 @@ def _assert_error(response, status: int, code: str) -> dict:
 
 
 def test_healthz_and_readyz(make_client):
-    client = make_client(ServeConfig(model="stub-model", detector="haar", workers=2))
+    client = make_client(ServeConfig(recognizer=RecognizerConfig(model="stub-model", detector="haar"), workers=2))
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").json() == {"status": "ready", "model": "stub-model", "detector": "haar",
                                             "workers": 2, "in_flight": 0, "capacity": 2 + 16}
@@ -84,7 +85,8 @@ def test_openapi_schema_and_docs_page(make_client):
 
 
 def test_models_lists_the_loaded_model(make_client):
-    body = make_client(ServeConfig(model="stub-model", score_threshold=0.6, workers=1)).get("/v1/models").json()
+    config = ServeConfig(recognizer=RecognizerConfig(model="stub-model", score_threshold=0.6), workers=1)
+    body = make_client(config).get("/v1/models").json()
     [entry] = body["models"]
     assert entry["name"] == "stub-model"
     assert entry["classes"] == list(EMOTIONS)
@@ -139,7 +141,8 @@ def test_predict_annotated_image_is_a_jpeg_of_the_same_size(make_client, jpeg_by
 
 def test_query_options_reach_the_recognizer(make_client, jpeg_bytes):
     built: list[dict] = []
-    client = make_client(ServeConfig(workers=1, detector="auto", score_threshold=0.7), built=built)
+    config = ServeConfig(recognizer=RecognizerConfig(detector="auto", score_threshold=0.7), workers=1)
+    client = make_client(config, built=built)
     client.post("/v1/predict?detector=haar&threshold=0.5&align=false", content=jpeg_bytes,
                 headers={"content-type": "image/jpeg"})
     client.post("/v1/predict", content=jpeg_bytes, headers={"content-type": "image/jpeg"})

@@ -5,8 +5,11 @@ from __future__ import annotations
 import pytest
 
 from ferkit.apps.cli import build_parser
+from ferkit.apps.config_args import config_from_args
 from ferkit.apps.service.config import ServeConfig, config_values_from_env
+from ferkit.config_fields import from_flat
 from ferkit.errors import ConfigError
+from ferkit.inference.config import RecognizerConfig
 
 
 @pytest.mark.parametrize("values", [{"workers": 0}, {"max_upload_bytes": 0}, {"queue_size": -1},
@@ -16,15 +19,20 @@ from ferkit.errors import ConfigError
                                     {"header_timeout_s": -1.0}, {"cors_origins": ("*",), "api_key": "k"}])
 def test_invalid_settings_are_refused(values):
     with pytest.raises(ConfigError, match=next(iter(values)) if "api_key" not in values else "origins"):
-        ServeConfig(**values)
+        from_flat(ServeConfig, values)
 
 
-def test_environment_supplies_key_origins_and_yunet_path():
+def test_environment_supplies_key_and_origins_and_leaves_paths_to_the_recognizer():
     env = {"FERKIT_API_KEY": "k", "FERKIT_CORS_ORIGINS": "https://a.example, https://b.example",
            "FERKIT_YUNET": "/models/yunet.onnx", "HOME": "/root"}
-    assert config_values_from_env(env) == {"api_key": "k", "cors_origins": ("https://a.example", "https://b.example"),
-                                           "yunet_path": "/models/yunet.onnx"}
+    assert config_values_from_env(env) == {"api_key": "k", "cors_origins": ("https://a.example", "https://b.example")}
     assert config_values_from_env({"FERKIT_API_KEY": ""}) == {}
+
+
+def test_the_recognizer_options_are_the_shared_ones_with_serves_own_default_model():
+    args = build_parser("serve").parse_args(["serve", "--score-threshold", "0.5", "--min-face", "40"])
+    config = config_from_args(ServeConfig, args)
+    assert config.recognizer == RecognizerConfig(model="small", score_threshold=0.5, min_face=40)
 
 
 def test_serve_options_come_from_the_config_and_hide_the_api_key():

@@ -24,12 +24,13 @@ from ferkit.apps.service import ServeConfig, create_app
 from ferkit.constants import EMOTIONS
 from ferkit.inference import sample_image_path
 from ferkit.inference.classify import bundled_models
+from ferkit.inference.config import RecognizerConfig
 
 CHROMIUM = Path("/usr/bin/chromium")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 YUNET_FILE = "face_detection_yunet_2026may.onnx"
-MODEL = ServeConfig().model  # the model `ferkit serve` uses by default
+MODEL = ServeConfig().recognizer.model  # the model `ferkit serve` uses by default
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -72,7 +73,7 @@ def server_config(shared_dir: Path) -> ServeConfig:
     yunet = shared_dir / "models" / YUNET_FILE
     if not yunet.is_file():
         pytest.skip(f"{yunet} not found")
-    return ServeConfig(model=MODEL, detector="yunet", yunet_path=str(yunet), workers=2)
+    return ServeConfig(recognizer=RecognizerConfig(model=MODEL, detector="yunet", yunet_path=yunet), workers=2)
 
 
 @pytest.fixture(scope="module")

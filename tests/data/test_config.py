@@ -28,9 +28,9 @@ def test_preprocess_carries_the_pixel_settings():
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
-    ({"val_fraction": 1.0}, "val_fraction must be in"),
-    ({"val_fraction": -0.1}, "val_fraction must be in"),
-    ({"input_size": 4}, "input_size must be at least 8"),
+    ({"val_fraction": 1.0}, r"val_fraction \(--val-fraction\) must be in \[0, 1\)"),
+    ({"val_fraction": -0.1}, r"val_fraction \(--val-fraction\) must be in \[0, 1\)"),
+    ({"input_size": 4}, r"input_size \(--input-size\) must be in \[8, inf\)"),
 ])
 def test_bad_values_are_refused(kwargs, message):
     with pytest.raises(ConfigError, match=message):

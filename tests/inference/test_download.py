@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ferkit.errors import ModelError
-from ferkit.inference import detect
+from ferkit.inference import Recognizer, detect
 from ferkit.inference.detect import HaarDetector, YuNetDetector, create_detector
 from ferkit.inference.download import YUNET, RemoteFile, fetch
 
@@ -107,6 +107,7 @@ def test_offline_auto_falls_back_to_haar_with_one_warning(server: _Server, tmp_p
                                                           caplog: pytest.LogCaptureFixture):
     server.close()  # nothing listens there any more: a refused connection, as offline
     monkeypatch.setattr(detect, "YUNET", _remote(server))
+    monkeypatch.delenv("FERKIT_YUNET", raising=False)
     with caplog.at_level(logging.WARNING):
         detector = create_detector("auto", cache_dir=tmp_path)
     assert isinstance(detector, HaarDetector)
@@ -114,3 +115,23 @@ def test_offline_auto_falls_back_to_haar_with_one_warning(server: _Server, tmp_p
     with pytest.raises(ModelError, match="cannot download"):
         create_detector("yunet", cache_dir=tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_downloads_go_to_ferkit_cache(server: _Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("FERKIT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("FERKIT_YUNET", raising=False)
+    monkeypatch.setattr(detect, "YUNET", _remote(server))
+    assert isinstance(create_detector("auto"), YuNetDetector)
+    assert (tmp_path / "cache" / YUNET.filename).is_file()
+
+
+def test_the_python_api_honours_ferkit_yunet_offline(server: _Server, tiny_onnx: Path, yunet_path: Path,
+                                                       tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """As the CLI always did: with FERKIT_YUNET set and no network, `Recognizer()` runs YuNet, not Haar."""
+    server.close()
+    monkeypatch.setattr(detect, "YUNET", _remote(server))
+    monkeypatch.setenv("FERKIT_CACHE", str(tmp_path))  # empty: nothing cached
+    monkeypatch.setenv("FERKIT_YUNET", str(yunet_path))
+    assert Recognizer(tiny_onnx).detector.name == "yunet-ort"
+    monkeypatch.delenv("FERKIT_YUNET")
+    assert Recognizer(tiny_onnx).detector.name == "haar"

@@ -32,7 +32,7 @@ def test_certain_flip_mirrors_exactly() -> None:
 
 def test_rotation_changes_pixels_but_keeps_mean_roughly() -> None:
     faces = _faces()
-    cfg = AugmentConfig(**{**vars(AugmentConfig.none()), "rotate_deg": 30.0})
+    cfg = AugmentConfig(**{**vars(AugmentConfig.none()), "rotate": 30.0})
     out = augment_batch(faces, cfg, generator=torch.Generator().manual_seed(1))
     base = faces.float() / 255
     assert (out[:, 0] - base).abs().mean() > 0.05

@@ -81,7 +81,7 @@ def test_teacher_must_know_the_classes_and_prepare_faces_alike(tiny_onnx: Path, 
 
 def test_augmented_views_start_with_the_faces_and_are_drawn_reproducibly(make_faces) -> None:
     faces = make_faces(20)
-    augment = AugmentConfig(flip=0, rotate_deg=15, scale=0.15, shift=0.1, brightness=0.3, contrast=0.3, erase=0)
+    augment = AugmentConfig(flip=0, rotate=15, scale=0.15, shift=0.1, brightness=0.3, contrast=0.3, erase=0)
     views = augmented_views(faces, 3, augment, seed=0)
     assert views.shape == (3, 20, 48, 48) and views.dtype == np.uint8
     np.testing.assert_array_equal(views[0], faces.images)
@@ -94,14 +94,14 @@ def test_augmented_views_start_with_the_faces_and_are_drawn_reproducibly(make_fa
 def test_the_teacher_labels_every_view_and_only_flip_and_erase_stay_online(tiny_onnx: Path, tmp_path: Path,
                                                                              make_faces) -> None:
     faces = make_faces(24)
-    augment = AugmentConfig(flip=0.5, rotate_deg=15, scale=0.1, shift=0.1, brightness=0.2, contrast=0.2, erase=0.3)
+    augment = AugmentConfig(flip=0.5, rotate=15, scale=0.1, shift=0.1, brightness=0.2, contrast=0.2, erase=0.3)
     data = distillation_data(tiny_onnx, faces, False, tmp_path, views=3, augment=augment, seed=0)
     assert data.images.shape == (3, 24, 48, 48) and data.log_probs.shape == (3, 24, 7)
     classifier = OnnxClassifier(tiny_onnx)
     for view in range(3):
         np.testing.assert_allclose(np.exp(data.log_probs[view]), classifier.predict(data.images[view]), atol=1e-5)
     assert len(list((tmp_path / "teacher").glob("*.npy"))) == 3  # one cache file per view
-    assert data.online_augment == AugmentConfig(flip=0.5, rotate_deg=0, scale=0, shift=0, brightness=0, contrast=0,
+    assert data.online_augment == AugmentConfig(flip=0.5, rotate=0, scale=0, shift=0, brightness=0, contrast=0,
                                                 erase=0.3)
     single = distillation_data(tiny_onnx, faces, False, tmp_path, views=1, augment=augment, seed=0)
     assert single.online_augment == augment and single.images.shape == (1, 24, 48, 48)
@@ -110,7 +110,7 @@ def test_the_teacher_labels_every_view_and_only_flip_and_erase_stay_online(tiny_
 
 def test_distillation_options_are_checked() -> None:
     with pytest.raises(ConfigError, match="mixup or cutmix"):
-        TrainConfig(teacher="large", aug_mixup=0.2)
+        TrainConfig(teacher="large", augment=AugmentConfig(mixup=0.2))
     with pytest.raises(ConfigError, match="distill_weight"):
         TrainConfig(distill_weight=1.5)
     with pytest.raises(ConfigError, match="distill_temperature"):

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
 import torch
@@ -22,7 +21,7 @@ def test_cosine_with_warmup_shape() -> None:
 @pytest.mark.parametrize("name", ["adam", "adamw", "sgd"])
 def test_weight_decay_skips_biases_and_norms(name: str) -> None:
     model = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.BatchNorm2d(4))
-    cfg = TrainConfig(data=Path("unused"), optimizer=name, weight_decay=0.01)
+    cfg = TrainConfig(optimizer=name, weight_decay=0.01)
     opt = create_optimizer(cfg.optim(), model.parameters())
     decayed, plain = opt.param_groups
     assert decayed["weight_decay"] == 0.01 and [p.ndim for p in decayed["params"]] == [4]

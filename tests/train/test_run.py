@@ -17,6 +17,7 @@ import pytest
 import torch
 
 from ferkit.apps.cli import main
+from ferkit.config_fields import from_flat
 from ferkit.errors import ConfigError
 from ferkit.models.checkpoint import load_model
 from ferkit.train.config import TrainConfig
@@ -24,10 +25,11 @@ from ferkit.train.run import train
 
 
 def _cfg(data: Path, run_dir: Path, **kw) -> TrainConfig:
-    base = TrainConfig(data=data, model="test_tiny", epochs=4, batch_size=32, lr=1e-2, optimizer="adam",
-                       scheduler="cosine", accelerator="cpu", run_dir=run_dir, progress=False,
-                       early_stop_patience=0, aug_rotate=5.0, aug_shift=0.0, aug_scale=0.0, aug_erase=0.0)
-    return replace(base, **kw)
+    """A tiny run; `kw` are option names (`limit`, `aug_rotate`, ...), as on the command line."""
+    return from_flat(TrainConfig, {
+        "data": data, "model": "test_tiny", "epochs": 4, "batch_size": 32, "lr": 1e-2, "optimizer": "adam",
+        "scheduler": "cosine", "accelerator": "cpu", "run_dir": run_dir, "progress": False,
+        "early_stop_patience": 0, "aug_rotate": 5.0, "aug_shift": 0.0, "aug_scale": 0.0, "aug_erase": 0.0, **kw})
 
 
 def _history(run_dir: Path) -> list[dict[str, str]]:
@@ -72,7 +74,7 @@ _KILLER = textwrap.dedent("""
             if trainer.current_epoch == 2:
                 os.kill(os.getpid(), signal.SIGKILL)
 
-    cfg = TrainConfig(**{k: (Path(v) if k in ("data", "run_dir") else v) for k, v in eval(sys.argv[1]).items()})
+    cfg = TrainConfig.from_dict(eval(sys.argv[1]))
     train(cfg, callbacks=[KillAtEpoch()])
 """)
 
@@ -81,11 +83,7 @@ def test_killed_run_resumes_exactly(synthetic_npz: Path, tmp_path: Path) -> None
     full = train(_cfg(synthetic_npz, tmp_path / "full"))
 
     cfg = _cfg(synthetic_npz, tmp_path / "killed")
-    fields = {"data": str(cfg.data), "run_dir": str(cfg.run_dir), "model": cfg.model, "epochs": cfg.epochs,
-              "batch_size": cfg.batch_size, "lr": cfg.lr, "optimizer": cfg.optimizer, "scheduler": cfg.scheduler,
-              "accelerator": "cpu", "progress": False, "early_stop_patience": 0, "aug_rotate": 5.0,
-              "aug_shift": 0.0, "aug_scale": 0.0, "aug_erase": 0.0}
-    proc = subprocess.run([sys.executable, "-c", _KILLER, repr(fields)], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-c", _KILLER, repr(cfg.to_dict())], capture_output=True, text=True,
                           env={**os.environ, "PYTHONHASHSEED": "0"}, timeout=240)
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
     assert len(_history(cfg.run_dir)) == 2

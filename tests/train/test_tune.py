@@ -14,6 +14,7 @@ import pytest
 
 from ferkit.apps.cli import main
 from ferkit.errors import ConfigError
+from ferkit.train.augment import AugmentConfig
 from ferkit.train.config import TrainConfig
 from ferkit.train.run import train
 from ferkit.train.tune import TuneConfig, load_best_config, prune_warmup_epochs, trial_train_config, tune
@@ -91,13 +92,14 @@ def test_cli_runs_and_resumes_an_interrupted_study(synthetic_npz: Path, tmp_path
 
 
 def test_aug_strength_scales_every_magnitude_and_caps_erasing() -> None:
-    base = TrainConfig(aug_flip=0.5, aug_rotate=10.0, aug_scale=0.1, aug_shift=0.1, aug_brightness=0.2,
-                       aug_contrast=0.2, aug_erase=0.8, aug_mixup=0.2)
+    base = TrainConfig(augment=AugmentConfig(flip=0.5, rotate=10.0, scale=0.1, shift=0.1, brightness=0.2,
+                                             contrast=0.2, erase=0.8, mixup=0.2))
     params = {"lr": 0.01, "batch_size": 32, "weight_decay": 1e-4, "aug_strength": 1.5}
     cfg = trial_train_config(base, params, Path("trial"))
-    assert (cfg.aug_rotate, cfg.aug_scale, cfg.aug_shift) == pytest.approx((15.0, 0.15, 0.15))
-    assert (cfg.aug_brightness, cfg.aug_contrast, cfg.aug_erase) == pytest.approx((0.3, 0.3, 1.0))
-    assert (cfg.aug_flip, cfg.aug_mixup) == (0.5, 0.2)
+    aug = cfg.augment
+    assert (aug.rotate, aug.scale, aug.shift) == pytest.approx((15.0, 0.15, 0.15))
+    assert (aug.brightness, aug.contrast, aug.erase) == pytest.approx((0.3, 0.3, 1.0))
+    assert (aug.flip, aug.mixup) == (0.5, 0.2)
     assert (cfg.lr, cfg.batch_size, cfg.weight_decay, cfg.run_dir) == (0.01, 32, 1e-4, Path("trial"))
 
 

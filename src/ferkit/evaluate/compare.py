@@ -13,7 +13,7 @@ import base64
 import dataclasses
 import html
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -21,6 +21,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from ferkit.config_fields import option, required
 from ferkit.errors import ConfigError, DataError
 from ferkit.evaluate import figures
 from ferkit.models.checkpoint import load_model
@@ -36,11 +37,10 @@ MARKDOWN_FILE, COMPARE_HTML, PNG_FILE = "compare.md", "compare.html", "compare.p
 class CompareConfig:
     """Which runs to compare and where the comparison goes."""
 
-    runs: tuple[Path, ...] = field(metadata={"help": "run directories (or evaluation folders) to compare"})
-    out: Path | None = field(default=None, metadata={
-        "help": "output folder; unset = runs/compare/<time> (numbered up, never overwritten)"})
-    split: str = field(default="", metadata={
-        "help": "use each run's evaluation of this split, e.g. test; empty = each run's newest evaluation"})
+    runs: tuple[Path, ...] = required("run directories (or evaluation folders) to compare")
+    out: Path | None = option(None, "output folder; unset = runs/compare/<time> (numbered up, never overwritten)")
+    split: str = option("", "use each run's evaluation of this split, e.g. test; empty = each run's newest "
+                            "evaluation")
 
 
 @dataclass(frozen=True)

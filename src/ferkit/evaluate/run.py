@@ -15,8 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ferkit.config_fields import option as _f
-from ferkit.config_fields import required
+from ferkit.config_fields import check_bounds, option, required
 from ferkit.data import DataConfig, FaceArrays, load_split
 from ferkit.data.labels import is_canonical, normalise_label
 from ferkit.data.split import select_classes
@@ -42,26 +41,22 @@ class EvalConfig:
 
     model: str = required("the model: a bundled name (base, large, small), an exported .onnx file, a ferkit model "
                           "file, or a run directory holding model.pt", aliases=("--checkpoint",))
-    data: Path | None = _f(None, "data set to evaluate on; unset = the one the model was trained on")
-    split: str = _f("val", "split: train, val, test, FER2013's Training, PublicTest, PrivateTest, or all (every "
+    data: Path | None = option(None, "data set to evaluate on; unset = the one the model was trained on")
+    split: str = option("val", "split: train, val, test, FER2013's Training, PublicTest, PrivateTest, or all (every "
                            "face: a folder of labelled faces with no split of its own)")
-    classes: tuple[str, ...] = _f((), "evaluate on these classes only, model probabilities renormalised over "
+    classes: tuple[str, ...] = option((), "evaluate on these classes only, model probabilities renormalised over "
                                       "them; empty = the model's classes that have faces in the split")
-    tta: Tta = _f("none", "test-time augmentation: none, flip, or tencrop")
-    out_dir: Path | None = _f(None, "report folder; unset = <run dir>/eval-<split>, or beside the model file "
+    tta: Tta = option("none", "test-time augmentation: none, flip, or tencrop")
+    out_dir: Path | None = option(None, "report folder; unset = <run dir>/eval-<split>, or beside the model file "
                                     "(numbered up, never overwritten)")
-    batch_size: int = _f(256, "faces per forward pass")
-    device: Literal["auto", "cpu", "cuda"] = _f("auto", "where the model runs; auto = CUDA if available")
-    gradcam_per_class: int = _f(3, "Grad-CAM examples per class in the report (0 = none)")
-    mistakes: int = _f(24, "most confident mistakes shown in the report (0 = none)")
-    cache_dir: Path | None = _f(None, "folder of cached decoded faces (as for training); unset = read the source")
+    batch_size: int = option(256, "faces per forward pass", "[1, inf)")
+    device: Literal["auto", "cpu", "cuda"] = option("auto", "where the model runs; auto = CUDA if available")
+    gradcam_per_class: int = option(3, "Grad-CAM examples per class in the report (0 = none)", "[0, inf)")
+    mistakes: int = option(24, "most confident mistakes shown in the report (0 = none)", "[0, inf)")
+    cache_dir: Path | None = option(None, "folder of cached decoded faces (as for training); unset = read the source")
 
     def __post_init__(self) -> None:
-        if self.batch_size < 1:
-            raise ConfigError(f"batch_size must be at least 1, got {self.batch_size}")
-        for name in ("gradcam_per_class", "mistakes"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"{name} must not be negative, got {getattr(self, name)}")
+        check_bounds(self)
 
 
 def evaluate(cfg: EvalConfig) -> EvalReport:

@@ -1,14 +1,16 @@
-"""`RecognizerConfig`: how to build a Recognizer, as one picklable value, so that the CLI commands and the
-batch workers (each process building its own) describe it the same way."""
+"""`RecognizerConfig`: how to build a Recognizer, as one picklable value, so that the commands that embed it
+(predict, video, webcam, serve) and the batch workers (each process building its own) describe it the same way."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from ferkit.config_fields import check_bounds, option
-from ferkit.constants import ENV_CACHE_DIR, ENV_YUNET_PATH
+from ferkit.env import ENV_CACHE_DIR, ENV_YUNET_PATH
+from ferkit.inference.detect import MIN_FACE, SCORE_THRESHOLD, DetectorName
+from ferkit.inference.pipeline import DEFAULT_MODEL
 
 if TYPE_CHECKING:
     from ferkit.inference.pipeline import Recognizer
@@ -16,14 +18,15 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class RecognizerConfig:
-    """The options of a Recognizer that the commands expose (shared by predict, video and webcam)."""
+    """The options of a Recognizer that the commands expose. Unset paths follow the environment (`ferkit.env`),
+    as `Recognizer()` does."""
 
-    model: str = option("base", "bundled model name, .onnx file or ferkit model file")
-    detector: Literal["auto", "yunet", "yunet-ort", "haar"] = option(
+    model: str = option(DEFAULT_MODEL, "bundled model name (base, large, small), .onnx file or ferkit model file")
+    detector: DetectorName = option(
         "auto", "face detector; auto = YuNet on ONNX Runtime, or the Haar cascade when YuNet cannot be "
                 "downloaded; yunet = YuNet on OpenCV's FaceDetectorYN")
-    score_threshold: float = option(0.7, "minimum detector score of a face", "[0, 1]")
-    min_face: int = option(20, "smallest face side kept, pixels", "[0, inf)")
+    score_threshold: float = option(SCORE_THRESHOLD, "minimum detector score of a face", "[0, 1]")
+    min_face: int = option(MIN_FACE, "smallest face side kept, pixels", "[0, inf)")
     align: bool = option(True, "rotate faces upright from the eye landmarks")
     yunet_path: Path | None = option(None, f"YuNet .onnx to use instead of downloading it (env {ENV_YUNET_PATH})")
     cache_dir: Path | None = option(None, f"download cache (env {ENV_CACHE_DIR}; else ~/.cache/ferkit)")

@@ -20,6 +20,7 @@ from typing import Literal, Protocol, get_args
 import cv2
 import numpy as np
 
+from ferkit import env
 from ferkit.errors import ConfigError, ModelError
 from ferkit.inference.download import YUNET, fetch
 from ferkit.inference.runtime import create_session
@@ -29,6 +30,11 @@ log = logging.getLogger(__name__)
 
 DetectorName = Literal["auto", "yunet", "yunet-ort", "haar"]
 DETECTOR_NAMES: tuple[str, ...] = get_args(DetectorName)
+
+# Minimum YuNet face score: 0.7 finds rotated and small faces that OpenCV's default of 0.9 misses.
+SCORE_THRESHOLD = 0.7
+# Smallest face side kept, in original image pixels: smaller faces carry too few pixels for a 48 px classifier.
+MIN_FACE = 20
 
 
 class FaceDetector(Protocol):
@@ -106,15 +112,16 @@ class YuNetDetector:
 
     Args:
         model_path: the YuNet `.onnx` file (see `create_detector` for the download).
-        score_threshold: minimum face score; 0.7 finds rotated and small faces that OpenCV's 0.9 misses.
+        score_threshold: minimum face score (`SCORE_THRESHOLD`).
         nms_threshold: overlap above which the weaker of two boxes is dropped.
         min_face: smallest face side kept, in original image pixels.
         max_side: images are downscaled to this long side before detection.
         engine: "opencv" (`cv2.FaceDetectorYN`) or "onnxruntime"; both give the same faces.
     """
 
-    def __init__(self, model_path: str | Path, score_threshold: float = 0.7, nms_threshold: float = 0.3,
-                 min_face: int = 20, max_side: int = 640, engine: Literal["opencv", "onnxruntime"] = "opencv") -> None:
+    def __init__(self, model_path: str | Path, score_threshold: float = SCORE_THRESHOLD,
+                 nms_threshold: float = 0.3, min_face: int = MIN_FACE, max_side: int = 640,
+                 engine: Literal["opencv", "onnxruntime"] = "opencv") -> None:
         runtime = {"opencv": _OpenCvYuNet, "onnxruntime": _OnnxRuntimeYuNet}.get(engine)
         if runtime is None:
             raise ModelError(f"unknown YuNet engine '{engine}' (expected opencv or onnxruntime)")
@@ -142,7 +149,7 @@ class HaarDetector:
     name = "haar"
     CASCADE = "haarcascade_frontalface_default.xml"
 
-    def __init__(self, min_face: int = 20, max_side: int = 640, scale_factor: float = 1.1,
+    def __init__(self, min_face: int = MIN_FACE, max_side: int = 640, scale_factor: float = 1.1,
                  min_neighbors: int = 5) -> None:
         if not hasattr(cv2, "CascadeClassifier") or not hasattr(cv2, "data"):
             raise ModelError(f"this OpenCV ({cv2.__version__}) has no Haar cascades; use the YuNet detector")
@@ -166,8 +173,8 @@ class HaarDetector:
         return [Detection(Box(*map(float, b)).scaled(1 / scale), 1.0) for b in boxes]
 
 
-def create_detector(name: DetectorName = "auto", *, score_threshold: float = 0.7, min_face: int = 20,
-                    max_side: int = 640, yunet_path: str | Path | None = None,
+def create_detector(name: DetectorName = "auto", *, score_threshold: float = SCORE_THRESHOLD,
+                    min_face: int = MIN_FACE, max_side: int = 640, yunet_path: str | Path | None = None,
                     cache_dir: str | Path | None = None, download: bool = True) -> FaceDetector:
     """Build a detector by name.
 
@@ -178,8 +185,8 @@ def create_detector(name: DetectorName = "auto", *, score_threshold: float = 0.7
         score_threshold: YuNet's minimum face score (Haar has none).
         min_face: smallest face side kept, in original image pixels.
         max_side: images are downscaled to this long side before detection.
-        yunet_path: a YuNet `.onnx` to use instead of the cached download.
-        cache_dir: where the YuNet model is downloaded to (default `~/.cache/ferkit`).
+        yunet_path: a YuNet `.onnx` to use instead of the cached download (default: $FERKIT_YUNET, if set).
+        cache_dir: where the YuNet model is downloaded to (default: $FERKIT_CACHE, else `~/.cache/ferkit`).
         download: allow downloading the YuNet model when it is not cached.
 
     Raises:
@@ -207,6 +214,7 @@ def create_detector(name: DetectorName = "auto", *, score_threshold: float = 0.7
 
 
 def _yunet_model(path: str | Path | None, cache_dir: str | Path | None, download: bool) -> Path:
+    path = path if path is not None else env.yunet_path()
     if path is not None:
         if not Path(path).is_file():
             raise ModelError(f"{path}: no such YuNet model file")

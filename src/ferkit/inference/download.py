@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from ferkit import env
 from ferkit.errors import ModelError
 from ferkit.files import atomic_path
 
@@ -38,11 +39,6 @@ YUNET = RemoteFile(
 )
 
 
-def default_cache_dir() -> Path:
-    """`~/.cache/ferkit`: where downloads go unless the caller names another directory."""
-    return Path.home() / ".cache" / "ferkit"
-
-
 def sha256_of(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:
@@ -57,14 +53,15 @@ def fetch(remote: RemoteFile, cache_dir: str | Path | None = None, download: boo
 
     Args:
         remote: the file to get.
-        cache_dir: directory for downloads (created if needed); default `default_cache_dir()`.
+        cache_dir: directory for downloads (created if needed); default
+            `ferkit.env.cache_dir()` ($FERKIT_CACHE or ~/.cache/ferkit).
         download: when False, only a verified cached copy is accepted.
         timeout_s: socket timeout of the download.
 
     Raises:
         ModelError: the file is not cached and cannot be downloaded, or the download fails its checksum.
     """
-    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    cache_dir = Path(cache_dir) if cache_dir is not None else env.cache_dir()
     path = cache_dir / remote.filename
     if path.is_file():
         if sha256_of(path) == remote.sha256:

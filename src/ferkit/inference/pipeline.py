@@ -22,7 +22,7 @@ import numpy as np
 from ferkit.constants import FACE_MARGIN
 from ferkit.inference.align import crop_face
 from ferkit.inference.classify import Classifier, load_classifier
-from ferkit.inference.detect import DetectorName, FaceDetector, create_detector
+from ferkit.inference.detect import MIN_FACE, SCORE_THRESHOLD, DetectorName, FaceDetector, create_detector
 from ferkit.inference.images import ColorOrder, ImageInput, load_image
 from ferkit.inference.result import ImageResult
 from ferkit.inference.track import IoUTracker
@@ -61,8 +61,8 @@ class Recognizer:
         align: rotate each face so its eyes are level before classifying (needs landmarks, i.e. YuNet).
         margin: share of the face box added on each side of the crop (FER2013-like framing).
         max_side: images are downscaled to this long side for detection (boxes are reported in the original).
-        yunet_path: use this YuNet `.onnx` instead of the downloaded one.
-        cache_dir: where the YuNet model is downloaded to (default `~/.cache/ferkit`).
+        yunet_path: use this YuNet `.onnx` instead of the downloaded one (default: $FERKIT_YUNET, if set).
+        cache_dir: where the YuNet model is downloaded to (default: $FERKIT_CACHE, else `~/.cache/ferkit`).
         download: allow downloading the YuNet model on first use.
     """
 
@@ -71,8 +71,8 @@ class Recognizer:
         model: str | Path | Classifier = DEFAULT_MODEL,
         detector: DetectorName | FaceDetector = "auto",
         *,
-        score_threshold: float = 0.7,
-        min_face: int = 20,
+        score_threshold: float = SCORE_THRESHOLD,
+        min_face: int = MIN_FACE,
         align: bool = True,
         margin: float = FACE_MARGIN,
         max_side: int = 640,

@@ -7,32 +7,45 @@ scale, shift and flip together), so a GPU fed by 2 CPU cores is never waiting on
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
 
+from ferkit.config_fields import check_bounds, option
 from ferkit.transforms.preprocess import to_model_input
 
 
 @dataclass(frozen=True)
 class AugmentConfig:
-    """Strengths of each augmentation; 0 turns one off. `AugmentConfig.none()` is the identity."""
+    """Strengths of each augmentation; 0 turns one off. `AugmentConfig.none()` is the identity.
 
-    flip: float = 0.5  # probability of a horizontal flip
-    rotate_deg: float = 15.0  # rotation drawn from +-rotate_deg
-    scale: float = 0.15  # zoom factor drawn from 1 +- scale
-    shift: float = 0.1  # translation drawn from +- shift * image size
-    brightness: float = 0.3  # additive brightness offset drawn from +- brightness (0..1 scale)
-    contrast: float = 0.3  # contrast factor drawn from 1 +- contrast, around each image's mean
-    erase: float = 0.5  # probability of random erasing one rectangle
-    erase_area: tuple[float, float] = (0.02, 0.25)  # erased share of the image
-    mixup: float = 0.0  # mixup Beta(alpha, alpha); 0 = off
-    cutmix: float = 0.0  # cutmix Beta(alpha, alpha); 0 = off (when both are on, each batch picks one)
+    The defaults are a mild, CPU-friendly baseline (`ferkit train`'s defaults: `TrainConfig` nests this config as
+    the `--aug-*` options); the recipes in `ferkit.train.recipes` set stronger ones."""
+
+    flip: float = option(0.5, "horizontal flip probability", "[0, 1]")
+    rotate: float = option(10.0, "max rotation, degrees (drawn from +-rotate)", "[0, 180]")
+    scale: float = option(0.1, "max zoom in/out (factor drawn from 1 +- scale)", "[0, 1)")
+    shift: float = option(0.1, "max shift, share of the image", "[0, 1]")
+    brightness: float = option(0.2, "max brightness offset on the 0..1 scale", "[0, 1]")
+    contrast: float = option(0.2, "max contrast change around each face's mean", "[0, 1)")
+    erase: float = option(0.0, "random erasing probability (one rectangle)", "[0, 1]")
+    erase_area: tuple[float, float] = option((0.02, 0.25), "smallest and largest erased share of the face", "[0, 1]")
+    mixup: float = option(0.0, "mixup alpha (0 = off)", "[0, inf)")
+    cutmix: float = option(0.0, "cutmix alpha (0 = off; with mixup on too, each batch picks one)", "[0, inf)")
+
+    def __post_init__(self) -> None:
+        check_bounds(self)
 
     @classmethod
     def none(cls) -> AugmentConfig:
-        return cls(flip=0, rotate_deg=0, scale=0, shift=0, brightness=0, contrast=0, erase=0, mixup=0, cutmix=0)
+        return cls(flip=0, rotate=0, scale=0, shift=0, brightness=0, contrast=0, erase=0, mixup=0, cutmix=0)
+
+    def scaled(self, strength: float) -> AugmentConfig:
+        """Every magnitude times `strength` (erasing capped at 1); flip, mixup and cutmix unchanged."""
+        return replace(self, rotate=self.rotate * strength, scale=self.scale * strength, shift=self.shift * strength,
+                       brightness=self.brightness * strength, contrast=self.contrast * strength,
+                       erase=min(1.0, self.erase * strength))
 
 
 @dataclass
@@ -52,8 +65,8 @@ def augment_batch(faces: torch.Tensor, cfg: AugmentConfig, generator: torch.Gene
     def uniform(lo: float, hi: float) -> torch.Tensor:
         return torch.rand(b, device=dev, generator=generator) * (hi - lo) + lo
 
-    if cfg.rotate_deg or cfg.scale or cfg.shift or cfg.flip:
-        angle = uniform(-cfg.rotate_deg, cfg.rotate_deg) * (math.pi / 180.0)
+    if cfg.rotate or cfg.scale or cfg.shift or cfg.flip:
+        angle = uniform(-cfg.rotate, cfg.rotate) * (math.pi / 180.0)
         zoom = uniform(1 - cfg.scale, 1 + cfg.scale)
         flip = torch.where(torch.rand(b, device=dev, generator=generator) < cfg.flip, -1.0, 1.0)
         cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom

@@ -1,4 +1,9 @@
-"""`TrainConfig`: every knob of `ferkit train`, typed, with defaults. The CLI maps one option per field."""
+"""`TrainConfig`: every knob of `ferkit train`, typed, with defaults.
+
+It nests the data set's `DataConfig` and the `AugmentConfig`, each the one owner of its defaults. The command line,
+recipes and a run's config.json name them flat, as they always have (`--data`, `--input-size`, `--aug-rotate`;
+`ferkit.config_fields.flat_fields`), so a run folder reads like the command that made it and old runs still load.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from ferkit.config_fields import check_bounds, option
+from ferkit.config_fields import check_bounds, flat_fields, from_flat, nested, option, to_flat
+from ferkit.data.config import DataConfig
 from ferkit.errors import ConfigError
 from ferkit.train.augment import AugmentConfig
 from ferkit.train.optim import OptimConfig, OptimizerName, SchedulerName
@@ -23,18 +29,8 @@ RESUME_FREE = frozenset({"accelerator", "devices", "num_nodes", "strategy", "pro
 class TrainConfig:
     """One training run. Defaults are a sound CPU-friendly baseline; `--recipe` swaps in a tested recipe."""
 
-    # data
-    data: Path = option(Path("../shared/data/fer2013"),
-                        "fer2013.csv, Kaggle-layout folder, class-per-folder set or .npz")
-    classes: tuple[str, ...] = option((), "class subset in output order, e.g. happy,sad,neutral (default: all seven)")
-    extra_classes: tuple[str, ...] = option((), "non-canonical classes to keep, e.g. contempt")
-    input_size: int = option(48, "square input side in pixels", "[8, inf)")
-    clahe: bool = option(False, "CLAHE contrast equalisation in preprocessing")
-    denoise: bool = option(False, "non-local-means denoising in preprocessing (slow)")
-    skip_bad: bool = option(False, "skip malformed rows and files, counting them in a warning, instead of failing")
-    val_fraction: float = option(0.1, "validation share for data sets without a validation split", "[0, 1)")
-    cache_dir: Path | None = option(None,
-                                    "decoded-faces cache (CLI default: $FERKIT_CACHE/data or ~/.cache/ferkit/data)")
+    data: DataConfig = nested(DataConfig(path=Path("../shared/data/fer2013")), "the faces to train on",
+                              rename={"path": "data"}, exclude=("seed",))  # the split's seed is the run's --seed
     limit: int = option(0, "use at most this many training faces (stratified; 0 = all), for smoke runs",
                         "[0, inf)")
     # model
@@ -66,16 +62,7 @@ class TrainConfig:
     distill_views: int = option(1, "with --teacher: views of each face the teacher labels (cached): the face, then "
                                    "copies rotated, zoomed, shifted and relit once by the aug options; each step "
                                    "trains on one, flipped and erased online", "[1, inf)")
-    # augmentation (on the training device)
-    aug_flip: float = option(0.5, "horizontal flip probability", "[0, 1]")
-    aug_rotate: float = option(10.0, "max rotation, degrees", "[0, 180]")
-    aug_scale: float = option(0.1, "max zoom in/out", "[0, 1)")
-    aug_shift: float = option(0.1, "max shift, share of the image", "[0, 1]")
-    aug_brightness: float = option(0.2, "max brightness offset", "[0, 1]")
-    aug_contrast: float = option(0.2, "max contrast change", "[0, 1)")
-    aug_erase: float = option(0.0, "random erasing probability", "[0, 1]")
-    aug_mixup: float = option(0.0, "mixup alpha (0 = off)", "[0, inf)")
-    aug_cutmix: float = option(0.0, "cutmix alpha (0 = off)", "[0, inf)")
+    augment: AugmentConfig = nested(AugmentConfig(), "augmentation on the training device", prefix="aug_")
     # hardware and run
     accelerator: Literal["auto", "cpu", "cuda", "gpu", "mps"] = option("auto", "device kind")
     devices: str = option("auto", "devices per node: a count, -1 (all), indices such as 0,2, or 'auto'")
@@ -90,21 +77,16 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         check_bounds(self)
+        if self.data.seed != self.seed:
+            object.__setattr__(self, "data", dataclasses.replace(self.data, seed=self.seed))
         if not re.fullmatch(r"auto|-1|[1-9]\d*|\d+,|\d+(,\d+)+,?", self.devices):  # Lightning's device forms
             raise ConfigError(f"devices (--devices) must be 'auto', a positive count, -1 (all) or indices such as "
                               f"0,1 or 1, (device 1), got {self.devices!r}")
         if self.distill_views > 1 and not self.teacher:
             raise ConfigError("--distill-views needs a --teacher to label the views")
-        if self.teacher and (self.aug_mixup or self.aug_cutmix):
+        if self.teacher and (self.augment.mixup or self.augment.cutmix):
             raise ConfigError("--teacher cannot be combined with mixup or cutmix: the teacher's soft labels "
                               "describe the unmixed faces")
-
-    def augment(self) -> AugmentConfig:
-        return AugmentConfig(
-            flip=self.aug_flip, rotate_deg=self.aug_rotate, scale=self.aug_scale, shift=self.aug_shift,
-            brightness=self.aug_brightness, contrast=self.aug_contrast, erase=self.aug_erase,
-            mixup=self.aug_mixup, cutmix=self.aug_cutmix,
-        )
 
     def optim(self) -> OptimConfig:
         return OptimConfig(optimizer=self.optimizer, lr=self.lr, weight_decay=self.weight_decay,
@@ -114,27 +96,27 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
         """The config `to_dict` wrote (a run's config.json): lists become tuples and path strings Paths;
-        keys this version does not know are ignored, fields the file lacks keep their defaults."""
-        hints = typing.get_type_hints(cls)
+        keys this version does not know are ignored, keys the file lacks keep their defaults."""
+        leaves = {leaf.name: leaf for leaf in flat_fields(cls)}
         kwargs: dict[str, Any] = {}
-        for f in dataclasses.fields(cls):
-            if f.name not in values:
+        for name, value in values.items():
+            if name not in leaves:
                 continue
-            value = values[f.name]
+            hint = leaves[name].hint
             if isinstance(value, list):
                 value = tuple(value)
-            elif isinstance(value, str) and Path in (hints[f.name], *typing.get_args(hints[f.name])):
+            elif isinstance(value, str) and Path in (hint, *typing.get_args(hint)):
                 value = Path(value)
-            kwargs[f.name] = value
-        return cls(**kwargs)
+            kwargs[name] = value
+        return from_flat(cls, kwargs)
 
     def resume_conflicts(self, saved: TrainConfig) -> list[str]:
-        """The fields that differ from the run's `saved` config and may not change when it resumes: all but
+        """The options that differ from the run's `saved` config and may not change when it resumes: all but
         where and how it runs (`RESUME_FREE`)."""
-        return [f.name for f in dataclasses.fields(self)
-                if f.name not in RESUME_FREE and getattr(self, f.name) != getattr(saved, f.name)]
+        mine, theirs = to_flat(self), to_flat(saved)
+        return [name for name in mine if name not in RESUME_FREE and mine[name] != theirs[name]]
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe dict (paths as strings), written to run_dir/config.json."""
+        """JSON-safe flat dict (paths as strings, option names as keys), written to run_dir/config.json."""
         return {k: (str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v)
-                for k, v in dataclasses.asdict(self).items()}
+                for k, v in to_flat(self).items()}

@@ -25,7 +25,8 @@ from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, Mode
 from lightning.pytorch.utilities import rank_zero_only
 from torch import nn
 
-from ferkit.data import DataConfig, DatasetSplits, load_dataset
+from ferkit.config_fields import from_flat, to_flat
+from ferkit.data import DatasetSplits, load_dataset
 from ferkit.data.arrays import FaceArrays
 from ferkit.data.split import stratified_split
 from ferkit.errors import ConfigError
@@ -41,7 +42,6 @@ from ferkit.train.distill import distillation_data
 from ferkit.train.module import FerModule, LossConfig
 from ferkit.train.outdir import prepare_output_dir
 from ferkit.train.rundir import LAST_CHECKPOINT, RunDir
-from ferkit.transforms.preprocess import PreprocessConfig
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,8 @@ def resume_config(run_dir: Path, given: dict[str, Any]) -> TrainConfig:
             (each such option is named with the value the run was started with).
     """
     saved = _saved_config(run_dir)
-    wanted = replace(saved, **{k: v for k, v in given.items() if k not in ("run_dir", "resume")})
+    changes = {k: v for k, v in given.items() if k not in ("run_dir", "resume")}
+    wanted = from_flat(TrainConfig, {**to_flat(saved), **changes})
     _refuse_conflicts(wanted, saved, run_dir)
     return replace(wanted, run_dir=run_dir, resume=True)
 
@@ -89,7 +90,8 @@ def _saved_config(run_dir: Path) -> TrainConfig:
 def _refuse_conflicts(cfg: TrainConfig, saved: TrainConfig, run_dir: Path) -> None:
     conflicts = cfg.resume_conflicts(saved)
     if conflicts:
-        named = ", ".join(f"--{name.replace('_', '-')} (run: {getattr(saved, name)}, given: {getattr(cfg, name)})"
+        run_values, given = to_flat(saved), to_flat(cfg)
+        named = ", ".join(f"--{name.replace('_', '-')} (run: {run_values[name]}, given: {given[name]})"
                           for name in conflicts)
         raise ConfigError(f"--resume: {run_dir} was started with other options; a resumed run keeps its model, "
                           f"data and schedule. Drop or match: {named}")
@@ -109,15 +111,9 @@ def _check_checkpoint(path: Path, module: L.LightningModule) -> None:
         raise ConfigError(f"--resume: {path}: its weights do not fit the run's model")
 
 
-def _data_config(cfg: TrainConfig) -> DataConfig:
-    return DataConfig(path=cfg.data, classes=cfg.classes, extra_classes=cfg.extra_classes,
-                      input_size=cfg.input_size, clahe=cfg.clahe, denoise=cfg.denoise, val_fraction=cfg.val_fraction,
-                      seed=cfg.seed, skip_bad=cfg.skip_bad, cache_dir=cfg.cache_dir)
-
-
 def _prepare_data(cfg: TrainConfig) -> tuple[DatasetSplits, FaceArrays]:
     """The data set's splits, and the faces to train on: the training split, or a stratified `--limit` of it."""
-    splits = load_dataset(_data_config(cfg))
+    splits = load_dataset(cfg.data)
     train_set = splits.train
     if cfg.limit and cfg.limit < len(train_set):
         _, train_set = stratified_split(train_set, cfg.limit / len(train_set), seed=cfg.seed)
@@ -148,7 +144,8 @@ def _load_trainable(source: Path, faces: np.ndarray) -> tuple[nn.Module, ModelMe
 def _build_model(cfg: TrainConfig, classes: tuple[str, ...], faces: np.ndarray) -> nn.Module:
     """A fresh model, or (with --init-from) a fine-tuned one; channels-last on CUDA when `cfg` asks for it."""
     if cfg.init_from is None:
-        model = create_model(cfg.model, num_classes=len(classes), input_size=cfg.input_size, drop_rate=cfg.drop_rate)
+        model = create_model(cfg.model, num_classes=len(classes), input_size=cfg.data.input_size,
+                             drop_rate=cfg.drop_rate)
     else:
         model = _fine_tuned(cfg, classes, faces)
     if _on_cuda(cfg) and cfg.channels_last:
@@ -186,9 +183,9 @@ def _feed(cfg: TrainConfig, train_set: FaceArrays, val: FaceArrays) -> FaceDataM
     """The batches: with a teacher, its views of the faces and its soft labels, and the augmentation left to
     do at each step; without, the faces and all of `cfg`'s augmentation."""
     if not cfg.teacher:
-        return FaceDataModule(train_set, val, cfg.batch_size, cfg.augment(), cfg.weighted_sampler)
-    distill = distillation_data(cfg.teacher, train_set, cfg.clahe, cfg.cache_dir, cfg.distill_views, cfg.augment(),
-                                cfg.seed)
+        return FaceDataModule(train_set, val, cfg.batch_size, cfg.augment, cfg.weighted_sampler)
+    distill = distillation_data(cfg.teacher, train_set, cfg.data.clahe, cfg.data.cache_dir, cfg.distill_views,
+                                cfg.augment, cfg.seed)
     agreement = float((distill.log_probs.argmax(-1) == train_set.labels).mean())
     log.info("distilling from %s on %d view(s) (agrees with %.1f%% of the training labels)", cfg.teacher,
              len(distill.images), 100 * agreement)
@@ -217,7 +214,7 @@ def _open_run(cfg: TrainConfig, run_dir: Path, module: FerModule) -> None:
 def _model_meta(cfg: TrainConfig, model: nn.Module, classes: tuple[str, ...], data_description: str) -> ModelMeta:
     """What model.pt says about itself: architecture, classes, preprocessing and the config it trained with."""
     return ModelMeta(model_name=model.model_name, model_args=model.model_args, classes=classes,
-                     preprocess=PreprocessConfig(cfg.input_size, cfg.clahe, cfg.denoise),
+                     preprocess=cfg.data.preprocess,
                      train_config={**cfg.to_dict(), "data_description": data_description})
 
 

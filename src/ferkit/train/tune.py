@@ -19,7 +19,6 @@ import dataclasses
 import json
 import logging
 import shutil
-import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -28,7 +27,7 @@ import lightning as L
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from ferkit.config_fields import check_bounds, option
+from ferkit.config_fields import check_bounds, flat_fields, from_flat, option
 from ferkit.errors import ConfigError
 from ferkit.train.config import TrainConfig
 from ferkit.train.outdir import prepare_output_dir
@@ -48,11 +47,11 @@ TRIAL_COLUMNS = ("trial", "state", "val_acc", "epochs_run", "pruned_at_epoch", *
 # TrainConfig fields a search hands to every trial
 _PASSED = ("data", "classes", "cache_dir", "limit", "model", "accelerator", "precision")
 
-_TRAIN_FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
+_TRAIN_FIELDS = {leaf.name: leaf.field for leaf in flat_fields(TrainConfig)}
 
 
 def _passed(name: str) -> Any:
-    """A TrainConfig field handed to every trial; unset, the trial keeps the recipe's (or TrainConfig's) value."""
+    """A TrainConfig option handed to every trial; unset, the trial keeps the recipe's (or TrainConfig's) value."""
     return option(None, f"{_TRAIN_FIELDS[name].metadata['help']}; unset: the recipe's or `ferkit train`'s default")
 
 
@@ -133,18 +132,15 @@ def base_train_config(cfg: TuneConfig) -> TrainConfig:
     values = get_recipe(cfg.recipe) if cfg.recipe else {}
     values.update({name: getattr(cfg, name) for name in _PASSED if getattr(cfg, name) is not None})
     values.update(epochs=cfg.epochs, seed=cfg.seed, devices="1", progress=False)
-    return TrainConfig(**values)
+    return from_flat(TrainConfig, values)
 
 
 def trial_train_config(base: TrainConfig, params: dict[str, Any], run_dir: Path) -> TrainConfig:
     """`base` with one trial's parameters; `aug_strength` scales every augmentation magnitude of the base
     (flip and mixup/cutmix stay as they are; erasing is a probability, so it is capped at 1)."""
-    s = params["aug_strength"]
     return dataclasses.replace(
         base, lr=params["lr"], batch_size=params["batch_size"], weight_decay=params["weight_decay"],
-        aug_rotate=base.aug_rotate * s, aug_scale=base.aug_scale * s, aug_shift=base.aug_shift * s,
-        aug_brightness=base.aug_brightness * s, aug_contrast=base.aug_contrast * s,
-        aug_erase=min(1.0, base.aug_erase * s), run_dir=run_dir)
+        augment=base.augment.scaled(params["aug_strength"]), run_dir=run_dir)
 
 
 def prune_warmup_epochs(cfg: TuneConfig, base: TrainConfig) -> int:
@@ -271,7 +267,7 @@ def write_study_report(study: optuna.Study, cfg: TuneConfig, study_dir: Path) ->
                                                                   TrialState.FAIL)}
     return TuneResult(study_dir=study_dir, summary_path=summary, counts=counts,
                       best_val_acc=best.value if best else None, best_params=best.params if best else {},
-                      best_config=train_config_from_dict(best.user_attrs["train_config"]) if best else None)
+                      best_config=TrainConfig.from_dict(best.user_attrs["train_config"]) if best else None)
 
 
 def _trial_row(t: FrozenTrial) -> dict[str, Any]:
@@ -335,25 +331,9 @@ def _summary_markdown(study: optuna.Study, cfg: TuneConfig, study_dir: Path, tri
     return "\n".join(lines) + "\n"
 
 
-def train_config_from_dict(values: dict[str, Any]) -> TrainConfig:
-    """Inverse of `TrainConfig.to_dict`: paths and tuples back from their JSON forms."""
-    hints = typing.get_type_hints(TrainConfig)
-    out: dict[str, Any] = {}
-    for name, value in values.items():
-        if name not in hints:
-            raise ConfigError(f"unknown TrainConfig key '{name}'")
-        tp = hints[name]
-        if value is not None and Path in (tp, *typing.get_args(tp)):
-            value = Path(value)
-        elif isinstance(value, list):
-            value = tuple(value)
-        out[name] = value
-    return TrainConfig(**out)
-
-
 def load_best_config(study_dir: Path) -> TrainConfig:
     """The full TrainConfig of a study's best trial, from its best.json (to retrain it longer, or elsewhere)."""
     path = Path(study_dir) / BEST_JSON
     if not path.is_file():
         raise ConfigError(f"{path} does not exist (no trial of the study completed, or not a study folder)")
-    return train_config_from_dict(json.loads(path.read_text())["train_config"])
+    return TrainConfig.from_dict(json.loads(path.read_text())["train_config"])

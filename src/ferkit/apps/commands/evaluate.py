@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ferkit import env
 from ferkit.apps.config_args import add_config_arguments, config_from_args
-from ferkit.apps.env import default_data_cache_dir
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -17,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ferkit.evaluate.run import EvalConfig, evaluate
 
-    report = evaluate(config_from_args(EvalConfig, args, defaults={"cache_dir": default_data_cache_dir()}))
+    report = evaluate(config_from_args(EvalConfig, args, defaults={"cache_dir": env.data_cache_dir()}))
     m = report.metrics
     print(f"{report.title}: {m.num_faces:,} faces, tta={report.tta}")
     print(f"  accuracy {m.accuracy:.4f}  balanced accuracy {m.balanced_accuracy:.4f}  macro-F1 {m.macro_f1:.4f}  "

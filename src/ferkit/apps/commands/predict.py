@@ -8,17 +8,17 @@ in atomic parts, so running the same command again after a crash or Ctrl-C skips
 Exit 0 when every input was analysed; otherwise the failed inputs (each also a row with its reason) are named
 and the exit code is 2. Output paths are checked before the first input (see `ferkit.apps.outputs`).
 
-The recognizer options (`ferkit.inference.config.RecognizerConfig`) are shared by `ferkit video` and `ferkit webcam`.
+`PredictConfig` nests the recognizer options (`ferkit.inference.config.RecognizerConfig`, also nested by `ferkit
+video`, `ferkit webcam` and `ferkit serve`) and the batch options (`ferkit.batch.BatchConfig`).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -26,26 +26,10 @@ from ferkit.apps.config_args import add_config_arguments, config_from_args
 from ferkit.apps.outputs import check_output_dir, check_output_file
 from ferkit.batch import BatchConfig
 from ferkit.batch import run as run_batch
-from ferkit.config_fields import option
-from ferkit.constants import ENV_CACHE_DIR, ENV_YUNET_PATH
+from ferkit.config_fields import nested, option
 from ferkit.errors import ConfigError, FerkitError, ImageReadError
-from ferkit.inference import Recognizer, sample_image_path
+from ferkit.inference import sample_image_path
 from ferkit.inference.config import RecognizerConfig
-
-
-def add_recognizer_arguments(parser: argparse.ArgumentParser) -> None:
-    add_config_arguments(parser, RecognizerConfig)
-
-
-def recognizer_config(args: argparse.Namespace) -> RecognizerConfig:
-    """The Recognizer the options ask for; environment variables fill in paths not given as options."""
-    cfg = config_from_args(RecognizerConfig, args)
-    return replace(cfg, yunet_path=cfg.yunet_path or os.environ.get(ENV_YUNET_PATH) or None,
-                   cache_dir=cfg.cache_dir or os.environ.get(ENV_CACHE_DIR) or None)
-
-
-def create_recognizer(args: argparse.Namespace) -> Recognizer:
-    return recognizer_config(args).build()
 
 
 @dataclass(frozen=True)
@@ -55,6 +39,8 @@ class PredictConfig:
     jsonl: Path | None = option(None, "without --out: write the JSON lines to this file, not stdout")
     sample: bool = option(False, "also run on ferkit's bundled sample photo")
     progress: bool = option(True, "progress bar with rate and ETA on stderr (only when it is a terminal)")
+    batch: BatchConfig = nested(BatchConfig(), "how the work is spread and the table written")
+    recognizer: RecognizerConfig = nested(RecognizerConfig(), "the model and the face detector")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -62,13 +48,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="images, videos, folders (walked recursively), glob patterns, or manifests "
                              "(.txt: a path a line; .csv: a 'path' column)")
     add_config_arguments(parser, PredictConfig)
-    add_config_arguments(parser, BatchConfig)
-    add_recognizer_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(PredictConfig, args)
-    batch = config_from_args(BatchConfig, args)
+    batch = cfg.batch
     sources = list(args.inputs) + ([str(sample_image_path())] if cfg.sample else [])
     if not sources:
         raise FerkitError("no inputs: give images, videos, folders, globs or manifests (or --sample)")
@@ -81,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     if cfg.jsonl is not None:
         check_output_file(cfg.jsonl, "--jsonl", [Path(s) for s in sources])
     with _rows_stream(cfg.jsonl) as stream:
-        summary = run_batch(sources, recognizer_config(args), cfg.out, batch, stream, cfg.progress)
+        summary = run_batch(sources, cfg.recognizer, cfg.out, batch, stream, cfg.progress)
     done = f"{summary.analysed} input(s) analysed, {summary.rows} row(s)"
     if summary.skipped:
         done += f"; {summary.skipped} skipped, already in the table"

@@ -1,17 +1,17 @@
 """`ferkit serve`: the REST API, its OpenAPI docs and the web page, on one uvicorn server.
 
-Settings: ServeConfig defaults < environment (FERKIT_API_KEY, FERKIT_CORS_ORIGINS, FERKIT_YUNET) < options.
+Settings: ServeConfig defaults < environment (FERKIT_API_KEY, FERKIT_CORS_ORIGINS; FERKIT_YUNET and FERKIT_CACHE
+through `ferkit.env`, as everywhere) < options.
 The API key is read from the environment only, so it never shows in the process list.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import os
 
-from ferkit.apps.config_args import add_config_arguments, make_config
+from ferkit.apps.config_args import add_config_arguments, config_from_args
 from ferkit.apps.service.config import ServeConfig, config_values_from_env
 from ferkit.errors import FerkitError
 
@@ -30,9 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from ferkit.apps.service.logs import JsonLineFormatter
     from ferkit.apps.service.server import uvicorn_config
 
-    options = {f.name: getattr(args, f.name) for f in dataclasses.fields(ServeConfig)
-               if getattr(args, f.name, None) is not None}
-    config = make_config(ServeConfig, {**config_values_from_env(), **options})
+    config = config_from_args(ServeConfig, args, defaults=config_values_from_env())
     for handler in logging.getLogger().handlers:  # one JSON object per line, for log collectors
         handler.setFormatter(JsonLineFormatter())
     # Parallelism comes from the workers; OpenCV threads inside each would only compete for the same cores

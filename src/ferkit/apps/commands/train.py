@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 from pathlib import Path
 
-from ferkit.apps.config_args import add_config_arguments, config_from_args
-from ferkit.apps.env import default_data_cache_dir
+from ferkit import env
+from ferkit.apps.config_args import add_config_arguments, config_from_args, given_options
 from ferkit.errors import ConfigError
 from ferkit.train.config import TrainConfig
 from ferkit.train.recipes import RECIPES, get_recipe
@@ -31,10 +30,8 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
 
         if args.run_dir is None:
             raise ConfigError("--resume needs --run-dir (the folder to continue)")
-        given = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)
-                 if getattr(args, f.name, None) is not None}
-        return resume_config(args.run_dir, {**recipe, **given})
-    return config_from_args(TrainConfig, args, defaults={"cache_dir": default_data_cache_dir(), **recipe})
+        return resume_config(args.run_dir, {**recipe, **given_options(TrainConfig, args)})
+    return config_from_args(TrainConfig, args, defaults={"cache_dir": env.data_cache_dir(), **recipe})
 
 
 def run(args: argparse.Namespace) -> int:

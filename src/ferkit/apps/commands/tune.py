@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ferkit import env
 from ferkit.apps.config_args import add_config_arguments, config_from_args
-from ferkit.apps.env import default_data_cache_dir
 from ferkit.train.tune import BEST_JSON, TuneConfig, tune
 
 
@@ -17,7 +17,7 @@ def run(args: argparse.Namespace) -> int:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # ferkit logs one line per trial itself
-    result = tune(config_from_args(TuneConfig, args, defaults={"cache_dir": default_data_cache_dir()}))
+    result = tune(config_from_args(TuneConfig, args, defaults={"cache_dir": env.data_cache_dir()}))
     counts = ", ".join(f"{n} {state.lower()}" for state, n in result.counts.items())
     print(f"study: {result.study_dir} ({counts})")
     if result.best_config is None:

@@ -19,12 +19,12 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
-from ferkit.apps.commands.predict import add_recognizer_arguments, create_recognizer
 from ferkit.apps.config_args import add_config_arguments, config_from_args
 from ferkit.apps.outputs import check_output_file
-from ferkit.config_fields import check_bounds, option
+from ferkit.config_fields import check_bounds, nested, option
 from ferkit.errors import ConfigError
 from ferkit.inference import IoUTracker
+from ferkit.inference.config import RecognizerConfig
 from ferkit.inference.timeline import TimelineRow, TimelineWriter, plot_timeline, summarize
 from ferkit.inference.video import FpsMeter, VideoSink, VideoSource
 
@@ -43,6 +43,7 @@ class VideoConfig:
     iou_threshold: float = option(0.3, "box overlap that continues a face's track", "(0, 1]")
     max_missed: int = option(10, "analysed frames a face may vanish and keep its id", "[0, inf)")
     progress: bool = option(True, "show a progress line with frames/s on stderr")
+    recognizer: RecognizerConfig = nested(RecognizerConfig(), "the model and the face detector")
 
     def __post_init__(self) -> None:
         check_bounds(self)
@@ -51,7 +52,6 @@ class VideoConfig:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", type=Path, metavar="IN", help="video file")
     add_config_arguments(parser, VideoConfig)
-    add_recognizer_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         check_output_file(path, flag, [args.input])
     if len({p.resolve() for p in outputs.values()}) < len(outputs):
         raise ConfigError(f"{', '.join(outputs)} must name different files")
-    recognizer = create_recognizer(args)
+    recognizer = cfg.recognizer.build()
     classes = recognizer.classes
     tracker = IoUTracker(cfg.iou_threshold, cfg.max_missed, cfg.smoothing)
     rows: list[TimelineRow] = []

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import cv2
 
-from ferkit.apps.commands.predict import add_recognizer_arguments, create_recognizer
 from ferkit.apps.config_args import add_config_arguments, config_from_args
-from ferkit.config_fields import check_bounds, option
+from ferkit.config_fields import check_bounds, nested, option
 from ferkit.inference import IoUTracker
+from ferkit.inference.config import RecognizerConfig
 from ferkit.inference.video import FpsMeter, VideoSource
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ class WebcamConfig:
     max_frames: int = option(0, "stop after this many frames; 0 = run until quit", "[0, inf)")
     smoothing: float = option(0.6, "weight of a face's past probabilities in their moving average (steadier labels)",
                               "[0, 1)")
+    recognizer: RecognizerConfig = nested(RecognizerConfig(), "the model and the face detector")
 
     def __post_init__(self) -> None:
         check_bounds(self)
@@ -41,12 +42,11 @@ class WebcamConfig:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(parser, WebcamConfig)
-    add_recognizer_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(WebcamConfig, args)
-    recognizer = create_recognizer(args)
+    recognizer = cfg.recognizer.build()
     show = not cfg.headless and _open_window()
     if not cfg.headless and not show:
         log.warning("no display available; printing JSON lines instead (pass --headless to say so)")

@@ -11,10 +11,10 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from functools import partial
+from dataclasses import replace
 from importlib.resources import files
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
@@ -103,12 +103,12 @@ def create_app(config: ServeConfig | None = None, recognizer_factory: Recognizer
     Args:
         config: limits, defaults and security settings; `ServeConfig()` if None.
         recognizer_factory: builds a recognizer from `detector=, score_threshold=, align=`; by default a
-            `ferkit.inference.Recognizer` of `config.model`. Tests pass a stub here.
+            `ferkit.inference.Recognizer` of `config.recognizer`. Tests pass a stub here.
     """
     config = config or ServeConfig()
     pool = InferencePool(
         recognizer_factory or _default_factory(config),
-        RecognizerOptions(config.detector, config.score_threshold, config.align),
+        RecognizerOptions(config.recognizer.detector, config.recognizer.score_threshold, config.recognizer.align),
         workers=config.workers,
         queue_size=config.queue_size,
     )
@@ -153,7 +153,10 @@ def create_app(config: ServeConfig | None = None, recognizer_factory: Recognizer
 
 
 def _default_factory(config: ServeConfig) -> RecognizerFactory:
-    return partial(Recognizer, model=config.model, yunet_path=config.yunet_path)
+    def build(**request_options: Any) -> Recognizer:
+        return replace(config.recognizer, **request_options).build()
+
+    return build
 
 
 def _detector_in_use(pool: InferencePool) -> str:
@@ -181,7 +184,7 @@ def _health_router(pool: InferencePool, config: ServeConfig) -> APIRouter:
     async def readyz() -> ReadyResponse | JSONResponse:
         if not pool.ready:
             return error_response(503, "not_ready", "the model is not loaded yet", {"Retry-After": "1"})
-        return ReadyResponse(status="ready", model=config.model, detector=_detector_in_use(pool),
+        return ReadyResponse(status="ready", model=config.recognizer.model, detector=_detector_in_use(pool),
                              workers=pool.workers, in_flight=pool.admitted, capacity=pool.capacity)
 
     return router
@@ -239,7 +242,7 @@ def _api_router(pool: InferencePool, config: ServeConfig) -> APIRouter:
     async def models() -> ModelsResponse:
         default = pool.default
         entry = ModelEntry(
-            name=config.model,
+            name=config.recognizer.model,
             classes=pool.classes,
             detector=_detector_in_use(pool),
             score_threshold=default.score_threshold,
