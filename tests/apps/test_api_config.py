@@ -22,11 +22,14 @@ def test_invalid_settings_are_refused(values):
         from_flat(ServeConfig, values)
 
 
-def test_environment_supplies_key_and_origins_and_leaves_paths_to_the_recognizer():
-    env = {"FERKIT_API_KEY": "k", "FERKIT_CORS_ORIGINS": "https://a.example, https://b.example",
-           "FERKIT_YUNET": "/models/yunet.onnx", "HOME": "/root"}
-    assert config_values_from_env(env) == {"api_key": "k", "cors_origins": ("https://a.example", "https://b.example")}
-    assert config_values_from_env({"FERKIT_API_KEY": ""}) == {}
+def test_environment_supplies_key_and_origins_and_leaves_paths_to_the_recognizer(monkeypatch: pytest.MonkeyPatch):
+    for name, value in {"FERKIT_API_KEY": "k", "FERKIT_CORS_ORIGINS": "https://a.example, https://b.example",
+                        "FERKIT_YUNET": "/models/yunet.onnx"}.items():
+        monkeypatch.setenv(name, value)
+    assert config_values_from_env() == {"api_key": "k", "cors_origins": ("https://a.example", "https://b.example")}
+    monkeypatch.setenv("FERKIT_API_KEY", "")
+    monkeypatch.delenv("FERKIT_CORS_ORIGINS")
+    assert config_values_from_env() == {}
 
 
 def test_the_recognizer_options_are_the_shared_ones_with_serves_own_default_model():

@@ -1,21 +1,17 @@
-"""ServeConfig: every setting of `ferkit serve`, and where the service reads its own environment variables (the
-API key and CORS origins; the paths the recognizer reads are `ferkit.env`'s)."""
+"""ServeConfig: every setting of `ferkit serve`; the API key and CORS origins may come from the environment
+(`ferkit.env`, which also gives the recognizer its paths)."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ferkit import env
 from ferkit.config_fields import check_bounds, nested, option
+from ferkit.env import ENV_API_KEY, ENV_CORS_ORIGINS
 from ferkit.errors import ConfigError
 from ferkit.inference.config import RecognizerConfig
 from ferkit.transforms.decode import MAX_PIXELS
-
-# Secrets and deployment settings that are better not typed on a command line (visible in `ps`).
-ENV_API_KEY = "FERKIT_API_KEY"
-ENV_CORS_ORIGINS = "FERKIT_CORS_ORIGINS"
 
 
 @dataclass(frozen=True)
@@ -61,13 +57,11 @@ class ServeConfig:
             raise ConfigError("cors_origins '*' with an api_key would let any web site use the key; list origins")
 
 
-def config_values_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """ServeConfig fields set by environment variables (`environ`, default os.environ); CLI options go on top."""
-    environ = os.environ if environ is None else environ
+def config_values_from_env() -> dict[str, Any]:
+    """ServeConfig fields the environment sets (`ferkit.env`); CLI options go on top."""
     values: dict[str, Any] = {}
-    if environ.get(ENV_API_KEY):
-        values["api_key"] = environ[ENV_API_KEY]
-    if environ.get(ENV_CORS_ORIGINS):
-        values["cors_origins"] = tuple(o.strip() for o in environ[ENV_CORS_ORIGINS].split(",") if o.strip())
+    if env.api_key():
+        values["api_key"] = env.api_key()
+    if env.cors_origins():
+        values["cors_origins"] = env.cors_origins()
     return values
-
