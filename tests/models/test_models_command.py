@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -32,3 +34,10 @@ def test_json_rows_match_the_table_at_the_requested_size(capsys: pytest.CaptureF
 def test_too_small_input_size_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["models", "--input-size", "4"]) == 2
     assert "input_size 4" in capsys.readouterr().err
+
+
+def test_a_fresh_process_lists_every_model() -> None:
+    """As a user runs it: no test import has registered the architectures beforehand."""
+    out = subprocess.run([sys.executable, "-m", "ferkit.apps.cli", "models", "--json"], capture_output=True,
+                         text=True, check=True).stdout
+    assert [row["name"] for row in json.loads(out)] == list_models()

@@ -7,7 +7,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from ferkit.constants import FER_IN_CHANS, FER_INPUT_SIZE
-from ferkit.models._registry import create_model, list_models
+from ferkit.models import create_model, list_models  # the package API: it registers every architecture
 
 
 def count_parameters(model: nn.Module) -> int:
