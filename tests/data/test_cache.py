@@ -34,6 +34,19 @@ def test_round_trip(csv_cfg):
         assert cached.splits[split].sources == faces.sources
 
 
+def test_writing_an_entry_leaves_another_writers_temporary_files_alone(csv_cfg):
+    """Two runs started side by side cache the same source at once: neither may delete the other's half-written
+    arrays (it then failed with 'No such file or directory' on renaming them)."""
+    data = read_fer2013_csv(csv_cfg.path, csv_cfg.preprocess)
+    entry = cache_entry(csv_cfg)
+    entry.mkdir(parents=True)
+    theirs = entry / ".train.npz.4242-abcdef.tmp.npz"
+    theirs.write_bytes(b"being written")
+    (entry / "stale.npz").write_bytes(b"old")
+    save_cached(csv_cfg, data, source_fingerprint(csv_cfg.path))
+    assert theirs.read_bytes() == b"being written" and not (entry / "stale.npz").exists()
+
+
 def test_changed_fingerprint_is_a_miss(csv_cfg):
     data = read_fer2013_csv(csv_cfg.path, csv_cfg.preprocess)
     save_cached(csv_cfg, data, source_fingerprint(csv_cfg.path))

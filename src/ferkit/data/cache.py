@@ -85,7 +85,10 @@ def save_cached(cfg: DataConfig, data: SourceData, fingerprint: dict[str, int]) 
     meta_path = entry / "meta.json"
     meta_path.unlink(missing_ok=True)  # an entry without meta is a miss while the arrays are rewritten
     for old in entry.glob("*.npz"):
-        old.unlink(missing_ok=True)  # another process (a DDP rank) may be refreshing the same entry
+        # Another process (a DDP rank, a run started beside this one) may be writing the same entry: its
+        # temporary files (hidden, `ferkit.files.atomic_path`) are its own to rename or remove.
+        if not old.name.startswith("."):
+            old.unlink(missing_ok=True)
     for split, faces in data.splits.items():
         faces.save(entry / f"{split}.npz")
     meta = {"key": _key_fields(cfg), "fingerprint": fingerprint, "names": data.names,
