@@ -66,3 +66,49 @@ def test_train_small_stops_at_a_failed_stage(tmp_path: Path, fake: dict[str, str
     rc, calls = run_small(tmp_path, {**fake, "FAIL_TRAIN": "1"})
     assert rc == 3
     assert calls == [f"train --recipe small --data DATA --run-dir {tmp_path}/out/stage1"]
+
+
+# Stands in for the device's python3: logs each call; a training writes its run folder (with a model file
+# unless its name is in FAIL_RUN, which fails it as a crashed run would).
+FAKE_PYTHON = """#!/usr/bin/env bash
+echo "$*" >> "$LOG"
+[ "$1" = -m ] || exit 0
+run=; name=
+while [ $# -gt 0 ]; do [ "$1" = --run-dir ] && { run=$2; name=$(basename "$2"); }; shift; done
+mkdir -p "$run/checkpoints"
+echo ckpt > "$run/checkpoints/last.ckpt"
+[ "$name" = "${FAIL_RUN:-}" ] && exit 1
+echo model > "$run/model.pt"
+echo "epoch" > "$run/history.csv"
+"""
+
+
+def test_device_script_trains_every_candidate_and_packs_each_for_the_way_back(tmp_path: Path) -> None:
+    exe = tmp_path / "python3"
+    exe.write_text(FAKE_PYTHON)
+    exe.chmod(0o755)
+    pack, out = tmp_path / "pack", tmp_path / "out"
+    (pack / "cache" / "teacher").mkdir(parents=True)
+    (tmp_path / "fer2013").mkdir()
+    subprocess.run(["tar", "czf", str(pack / "fer2013.tar.gz"), "-C", str(tmp_path), "fer2013"], check=True)
+    out.mkdir()
+    env = {**os.environ, "PY": str(exe), "LOG": str(tmp_path / "calls.log"), "PACK": str(pack), "OUT": str(out),
+           "WORK": str(tmp_path / "work"), "FAIL_RUN": "vgg_slim-sgd"}
+    proc = subprocess.run(["bash", str(SCRIPTS / "device_base.sh")], env=env, capture_output=True, text=True,
+                          timeout=60, cwd=SCRIPTS.parent)
+    assert proc.returncode == 0, proc.stderr
+    calls = (tmp_path / "calls.log").read_text().splitlines()
+    data = tmp_path / "work" / "data" / "fer2013"
+    assert calls[0] == f"scripts/teacher_labels.py --data {data} --cache-dir {tmp_path}/work/cache"
+    trainings = sorted(calls[1:])
+    assert [c.split("--run-dir ")[1].split()[0].rsplit("/", 1)[1] for c in trainings] == [
+        "small-gpu", "vgg_slim-adamw", "vgg_slim-sgd", "vgg_slim-t2"]
+    assert all("--teacher large" in c and "--accelerator cuda" in c and "--epochs 120" in c for c in trainings)
+    packed = {p.name: subprocess.run(["tar", "tzf", str(p)], capture_output=True, text=True).stdout.split()
+              for p in out.iterdir()}
+    assert sorted(packed) == ["small-gpu.tar.gz", "vgg_slim-adamw.tar.gz", "vgg_slim-sgd.tar.gz",
+                              "vgg_slim-t2.tar.gz"]
+    assert "vgg_slim-adamw/model.pt" in packed["vgg_slim-adamw.tar.gz"]
+    assert not any("checkpoints" in f for files in packed.values() for f in files)  # too big to come back
+    failed = packed["vgg_slim-sgd.tar.gz"]  # a failed run still brings back its log, saying how it ended
+    assert "vgg_slim-sgd/vgg_slim-sgd.log" in failed and "vgg_slim-sgd/model.pt" not in failed

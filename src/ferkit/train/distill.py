@@ -74,7 +74,7 @@ def _load_teacher(teacher: str | Path, faces: FaceArrays, clahe: bool) -> _Teach
 
 def _label(teacher: _Teacher, images: np.ndarray, cache_dir: Path | None) -> np.ndarray:
     """The teacher's log-probabilities `[N, C]` on uint8 `images`, from the cache when it has them."""
-    key = hashlib.sha256(f"{teacher.digest}:{teacher.columns}".encode() + images.tobytes()).hexdigest()[:20]
+    key = _cache_key(teacher, images)
     cached = cache_dir / "teacher" / f"{teacher.source.stem}-{key}.npy" if cache_dir is not None else None
     # Found by key alone: the key hashes the teacher file's content, and the name before it is only for people
     # reading the folder, so labels cached as base-KEY.npy are still found after base.onnx became large.onnx.
@@ -96,6 +96,18 @@ def _label(teacher: _Teacher, images: np.ndarray, cache_dir: Path | None) -> np.
         with atomic_path(cached) as tmp:  # DDP ranks may write at once: each has its own temporary file
             np.save(tmp, out)
     return out
+
+
+def _cache_key(teacher: _Teacher, images: np.ndarray) -> str:
+    return hashlib.sha256(f"{teacher.digest}:{teacher.columns}".encode() + images.tobytes()).hexdigest()[:20]
+
+
+def cached_teacher_file(teacher: str | Path, faces: FaceArrays, clahe: bool, cache_dir: Path) -> Path:
+    """The file under `cache_dir/teacher/` holding `teacher`'s log-probabilities on `faces` (labelled first when
+    it is not there): what a machine that must not label them itself is given (scripts/pack_device.sh)."""
+    loaded = _load_teacher(teacher, faces, clahe)
+    _label(loaded, faces.images, cache_dir)
+    return sorted((cache_dir / "teacher").glob(f"*-{_cache_key(loaded, faces.images)}.npy"))[0]
 
 
 def teacher_log_probs(teacher: str | Path, faces: FaceArrays, clahe: bool, cache_dir: Path | None) -> np.ndarray:
