@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -35,6 +34,7 @@ import cv2
 import numpy as np
 import onnxruntime
 from machine import hardware
+from packaging.requirements import Requirement
 from timing import classifier_rate, timed
 
 from ferkit.inference import IoUTracker, Recognizer, classify, sample_image_path
@@ -155,11 +155,13 @@ def peak_memory_predict(model: Path, yunet: Path) -> dict:
 
 
 def _requirement_names(dist: str) -> set[str]:
+    """The core requirements of `dist` that apply here (no extras; markers such as a Windows-only colorama
+    for tqdm are evaluated, so a package this machine never installs is not looked for)."""
     names = set()
-    for req in metadata.requires(dist) or []:
-        if "extra ==" in req:
-            continue
-        names.add(re.split(r"[ ;<>=!~\[(]", req, maxsplit=1)[0].lower().replace("_", "-"))
+    for text in metadata.requires(dist) or []:
+        req = Requirement(text)
+        if req.marker is None or req.marker.evaluate({"extra": ""}):
+            names.add(req.name.lower().replace("_", "-"))
     return names
 
 
