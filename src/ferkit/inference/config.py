@@ -5,15 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ferkit.config_fields import check_bounds, option
 from ferkit.env import ENV_CACHE_DIR, ENV_YUNET_PATH
 from ferkit.inference.detect import MIN_FACE, SCORE_THRESHOLD, DetectorName
-from ferkit.inference.pipeline import DEFAULT_MODEL
-
-if TYPE_CHECKING:
-    from ferkit.inference.pipeline import Recognizer
+from ferkit.inference.pipeline import DEFAULT_MODEL, Recognizer
 
 
 @dataclass(frozen=True)
@@ -37,8 +33,6 @@ class RecognizerConfig:
 
     def build(self) -> Recognizer:
         """The Recognizer these options describe (loads the model and the detector)."""
-        from ferkit.inference.pipeline import Recognizer
-
         return Recognizer(self.model, self.detector, score_threshold=self.score_threshold, min_face=self.min_face,
                           align=self.align, yunet_path=self.yunet_path, cache_dir=self.cache_dir,
                           download=self.download)

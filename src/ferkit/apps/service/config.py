@@ -60,8 +60,8 @@ class ServeConfig:
 def config_values_from_env() -> dict[str, Any]:
     """ServeConfig fields the environment sets (`ferkit.env`); CLI options go on top."""
     values: dict[str, Any] = {}
-    if env.api_key():
-        values["api_key"] = env.api_key()
-    if env.cors_origins():
-        values["cors_origins"] = env.cors_origins()
+    if api_key := env.api_key():
+        values["api_key"] = api_key
+    if origins := env.cors_origins():
+        values["cors_origins"] = origins
     return values
