@@ -260,8 +260,32 @@ def test_the_shipped_small_fine_tunes_by_name_to_another_class_list(tmp_path: Pa
     assert model.head.fc.out_features == len(classes + extra)
 
 
-def test_the_ensemble_cannot_be_fine_tuned_and_says_what_can(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_the_ensemble_cannot_be_fine_tuned_whole_and_says_what_can(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture) -> None:
     data = _faces_folder(tmp_path / "faces", ("happy", "sad"))
     assert main(["train", "--init-from", "large", "--data", str(data), "--epochs", "1", "--accelerator", "cpu",
                  "--cache-dir", str(tmp_path / "cache"), "--run-dir", str(tmp_path / "run")]) == 2
-    assert "ensemble of 3 networks is shipped for inference only" in capsys.readouterr().err
+    assert "ensemble of 3 networks cannot be fine-tuned as one; name one of them (large:0 ... large:2)" in \
+        capsys.readouterr().err
+
+
+def test_one_network_of_the_shipped_large_fine_tunes_by_name(tmp_path: Path) -> None:
+    import onnx
+    from onnx import numpy_helper
+
+    from ferkit.constants import EMOTIONS
+    from ferkit.inference.classify import bundled_model_path
+
+    classes = ("happy", "sad", "neutral")
+    data = _faces_folder(tmp_path / "faces", classes)
+    assert main(["train", "--init-from", "large:1", "--data", str(data), "--classes", ",".join(classes),
+                 "--epochs", "1", "--freeze-backbone", "--lr", "1e-9", "--batch-size", "8", "--accelerator", "cpu",
+                 "--no-progress", "--cache-dir", str(tmp_path / "cache"), "--val-fraction", "0.25",
+                 "--run-dir", str(tmp_path / "run")]) == 0
+    model, meta = load_model(tmp_path / "run")
+    assert meta.model_name == "vgg" and meta.classes == classes
+    shipped = {t.name.removesuffix("_fp16"): numpy_helper.to_array(t)
+               for t in onnx.load(str(bundled_model_path("large"))).graph.initializer}
+    for i, name in enumerate(classes):  # the second VGG's output rows, not the first's
+        row = torch.from_numpy(shipped["members.1.head.fc.weight"][EMOTIONS.index(name)]).float()
+        torch.testing.assert_close(model.head.fc.weight[i], row)

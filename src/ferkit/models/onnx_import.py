@@ -29,24 +29,32 @@ _BN = (nn.BatchNorm1d, nn.BatchNorm2d)
 _LAYERS = (nn.Conv2d, nn.Linear)
 
 
-def model_from_onnx(path: Path, atol: float = 1e-4) -> tuple[nn.Module, dict[str, Any]]:
-    """The torch model an exported single-network ONNX file was made from, in eval mode, and its metadata.
+def model_from_onnx(path: Path, atol: float = 1e-4, member: int | None = None) -> tuple[nn.Module, dict[str, Any]]:
+    """The torch model an exported ONNX file was made from, in eval mode, and its metadata; with `member`, that
+    network of an exported ensemble and metadata naming it (`large:0` for fine-tuning or pruning). The whole file's
+    model is rebuilt and checked against ONNX Runtime's outputs before a member is taken from it.
 
     Raises:
-        ModelError: the file is not a ferkit export, holds an ensemble, misses a weight, or the rebuilt model's
-            outputs differ from ONNX Runtime's by more than `atol`.
+        ModelError: the file is not a ferkit export, is an ensemble and no `member` is named (or lacks that
+            member), misses a weight, or the rebuilt model's outputs differ from ONNX Runtime's by more than `atol`.
     """
     import onnx
     from onnx import numpy_helper
 
     proto = onnx.load(str(path))
     meta = read_onnx_metadata(path, {p.key: p.value for p in proto.metadata_props})
-    if meta.get("model_name") == "ensemble":
-        raise ModelError(f"{path}: an ensemble of {len(meta['model_args']['members'])} networks is shipped for "
-                         "inference only; fine-tune a single network (small, base, or a model you trained)")
+    members = meta["model_args"].get("members", []) if meta.get("model_name") == "ensemble" else []
+    if member is None and members:
+        raise ModelError(f"{path}: an ensemble of {len(members)} networks cannot be fine-tuned as one; name one of "
+                         f"them ({path.stem}:0 ... {path.stem}:{len(members) - 1}) or a single network (small, or "
+                         "a model you trained)")
+    if member is not None and not 0 <= member < len(members):
+        raise ModelError(f"{path}: no member {member}: the file holds "
+                         + (f"an ensemble of {len(members)} networks" if members else "a single network"))
     model = create_model(meta["model_name"], **meta["model_args"]).eval()
     # Weights stored as float16 (`ferkit export --fp16-weights`) carry a `_fp16` suffix and a Cast back.
     weights = {t.name.removesuffix("_fp16"): numpy_helper.to_array(t) for t in proto.graph.initializer}
+    weights |= {name: weights[shared] for name, shared in _shared_batchnorm_inputs(proto).items()}
     state = model.state_dict()
     layer, unfolded = None, set()
     for name, module in model.named_modules():
@@ -55,15 +63,34 @@ def model_from_onnx(path: Path, atol: float = 1e-4) -> tuple[nn.Module, dict[str
         elif isinstance(module, _BN) and f"{name}.running_mean" not in weights:
             _unfold(state, name, weights.get(f"{layer}.weight_bias"), module.eps, path)
             unfolded.add(name)
+    buffers = {name for name, _ in model.named_buffers()}
     for key, value in state.items():
         if key in weights:
             state[key] = torch.tensor(np.asarray(weights[key], np.float32)).reshape(value.shape)
-        elif key.rsplit(".", 1)[0] not in unfolded and not key.endswith("num_batches_tracked"):
+        elif key.rsplit(".", 1)[0] not in unfolded and key not in buffers:
             raise ModelError(f"{path}: no weight '{key}' in the file; it cannot be rebuilt for training")
+    # A buffer the file does not name (the exporter stores equal constants once: one input normalisation for
+    # several members) keeps its built value; the parity check tells if that was wrong.
     model.load_state_dict(state)
     _check_parity(model, path, meta, atol)
+    if member is not None:  # the ensemble's figures and output kind are not its member's
+        model = model.members[member]
+        meta = {k: v for k, v in meta.items() if k not in ("metrics", "output")} | members[member]
     model.model_args = dict(meta["model_args"])
     return model, meta
+
+
+def _shared_batchnorm_inputs(proto: Any) -> dict[str, str]:
+    """`{"<bn>.bias": "<other>.bias", ...}` for BatchNorm inputs the exporter merged with an equal tensor of another
+    name, read from each BatchNormalization node (inputs: x, scale, bias, mean, var; the scale keeps its name)."""
+    shared = {}
+    for node in proto.graph.node:
+        if node.op_type == "BatchNormalization" and node.input[1].endswith(".weight"):
+            bn = node.input[1].removesuffix(".weight")
+            for suffix, name in zip((".bias", ".running_mean", ".running_var"), node.input[2:5], strict=True):
+                if name != bn + suffix:
+                    shared[bn + suffix] = name.removesuffix("_fp16")
+    return shared
 
 
 def _unfold(state: dict[str, torch.Tensor], bn: str, bias: np.ndarray | None, eps: float, path: Path) -> None:

@@ -36,8 +36,9 @@ class TrainConfig:
     # model
     model: str = option("cnn", "architecture name (see `ferkit models`)")
     drop_rate: float | None = option(None, "dropout of the classifier head (default: the model's own)", "[0, 1)")
-    init_from: Path | None = option(None, "fine-tune from a bundled model (small, base), an exported .onnx file, or "
-                                           "a ferkit model file or run dir (transfer learning)")
+    init_from: Path | None = option(None, "fine-tune from a bundled model (small, base), an exported .onnx file, "
+                                           "a ferkit model file or run dir (transfer learning), or one network of an "
+                                           "ensemble: large:0 (VGG), large:1 (VGG)")
     freeze_backbone: bool = option(False, "with --init-from: train only the classifier head")
     # optimisation
     epochs: int = option(30, "maximum number of epochs", "[1, inf)")

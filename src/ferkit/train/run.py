@@ -128,17 +128,25 @@ CALIBRATION_FACES = 2048
 
 def _load_trainable(source: Path, faces: np.ndarray) -> tuple[nn.Module, ModelMeta]:
     """A trained model to fine-tune: a ferkit model file or run folder, or an exported `.onnx` file or a bundled
-    model's name, rebuilt from the ONNX weights with its BatchNorms calibrated on `faces` (`models.onnx_import`)."""
-    bundled = bundled_model_path(str(source)) if not source.exists() else None
-    onnx_file = bundled or (source if source.suffix == ".onnx" else None)
+    model's name, rebuilt from the ONNX weights with its BatchNorms calibrated on `faces` (`models.onnx_import`);
+    `NAME:K` or `FILE.onnx:K` is the K-th network of an exported ensemble (`large:0`)."""
+    name, member = _split_member(str(source))
+    bundled = bundled_model_path(name) if not Path(name).exists() else None
+    onnx_file = bundled or (Path(name) if name.endswith(".onnx") else None)
     if onnx_file is None:
         return load_model(source)
-    model, meta = model_from_onnx(onnx_file)
+    model, meta = model_from_onnx(onnx_file, member=member)
     pick = np.random.default_rng(0).permutation(len(faces))[:CALIBRATION_FACES]
     calibrate_batchnorm(model, faces[np.sort(pick)])
     log.info("fine-tuning %s: weights rebuilt from %s, BatchNorm calibrated on %d training faces", source,
              onnx_file, len(pick))
     return model, ModelMeta.from_dict(meta)
+
+
+def _split_member(source: str) -> tuple[str, int | None]:
+    """`"large:1"` -> `("large", 1)`; a source without a `:K` suffix (a Windows drive, say) is returned whole."""
+    name, _, index = source.rpartition(":")
+    return (name, int(index)) if name and index.isdigit() else (source, None)
 
 
 def _build_model(cfg: TrainConfig, classes: tuple[str, ...], faces: np.ndarray) -> nn.Module:
