@@ -19,7 +19,7 @@ import torch
 from ferkit.apps.cli import main
 from ferkit.config_fields import from_flat
 from ferkit.errors import ConfigError
-from ferkit.models.checkpoint import load_model
+from ferkit.models.checkpoint import load_model, save_model
 from ferkit.train.config import TrainConfig
 from ferkit.train.run import train
 
@@ -289,3 +289,27 @@ def test_one_network_of_the_shipped_large_fine_tunes_by_name(tmp_path: Path) -> 
     for i, name in enumerate(classes):  # the second VGG's output rows, not the first's
         row = torch.from_numpy(shipped["members.1.head.fc.weight"][EMOTIONS.index(name)]).float()
         torch.testing.assert_close(model.head.fc.weight[i], row)
+
+
+def test_prune_starts_a_narrower_network_from_a_trained_one(tmp_path: Path) -> None:
+    from ferkit.models import create_model
+    from ferkit.models.meta import ModelMeta
+
+    classes = ("happy", "sad")
+    wide = create_model("vgg", num_classes=2).eval()
+    source = save_model(tmp_path / "vgg.pt", wide, ModelMeta("vgg", wide.model_args, classes))
+    data = _faces_folder(tmp_path / "faces", classes)
+    assert main(["train", "--model", "vgg_slim", "--init-from", str(source), "--prune", "--data", str(data),
+                 "--classes", "happy,sad", "--epochs", "1", "--lr", "1e-9", "--batch-size", "8",
+                 "--accelerator", "cpu", "--no-progress", "--cache-dir", str(tmp_path / "cache"),
+                 "--val-fraction", "0.25", "--run-dir", str(tmp_path / "run")]) == 0
+    model, meta = load_model(tmp_path / "run")
+    assert meta.model_name == "vgg_slim" and meta.classes == classes
+    assert model.stages[0].convs[0][0].out_channels == 32 and model.head.fc.in_features == 128
+
+
+def test_prune_without_a_network_to_prune_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    data = _faces_folder(tmp_path / "faces", ("happy", "sad"))
+    assert main(["train", "--model", "vgg_slim", "--prune", "--data", str(data), "--epochs", "1",
+                 "--run-dir", str(tmp_path / "run")]) == 2
+    assert "--prune needs an --init-from network" in capsys.readouterr().err

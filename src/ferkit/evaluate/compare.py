@@ -25,6 +25,7 @@ from ferkit.config_fields import option, required
 from ferkit.errors import ConfigError, DataError
 from ferkit.evaluate import figures
 from ferkit.models.checkpoint import load_model
+from ferkit.models.flops import count_parameters
 from ferkit.train.outdir import free_dir
 from ferkit.train.rundir import EVALUATION_FILE, RunDir, best_epoch, evaluation_file, read_json
 
@@ -207,7 +208,7 @@ def _count_params(run: RunDir) -> int | None:
     if not run.model.is_file():
         return None
     model, _ = load_model(run.model)
-    return sum(p.numel() for p in model.parameters())
+    return count_parameters(model)
 
 
 def _unique_names(runs: list[RunSummary]) -> list[RunSummary]:

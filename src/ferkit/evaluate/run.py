@@ -27,6 +27,7 @@ from ferkit.evaluate.predict import OnnxModule, Tta, predict_probs, select_devic
 from ferkit.evaluate.report import EvalReport, write_report
 from ferkit.inference.classify import OnnxClassifier, bundled_model_path
 from ferkit.models.checkpoint import load_model, resolve_model_path
+from ferkit.models.flops import count_parameters
 from ferkit.models.meta import ModelMeta
 from ferkit.train.outdir import free_dir
 from ferkit.train.rundir import EVALUATION_FILE, REPORT_FILE, RunDir
@@ -91,7 +92,7 @@ def evaluate(cfg: EvalConfig) -> EvalReport:
         data=data_path.resolve(),
         split=cfg.split,
         tta=cfg.tta,
-        num_params=_onnx_weights(source) if onnx else sum(p.numel() for p in model.parameters()),
+        num_params=_onnx_weights(source) if onnx else count_parameters(model),
         metrics=metrics,
         out_dir=free_dir(cfg.out_dir or _default_out_dir(cfg, run, source, onnx), (EVALUATION_FILE, REPORT_FILE)),
         model_classes=meta.classes,

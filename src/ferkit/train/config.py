@@ -40,6 +40,9 @@ class TrainConfig:
                                            "a ferkit model file or run dir (transfer learning), or one network of an "
                                            "ensemble: large:0 (VGG), large:1 (VGG)")
     freeze_backbone: bool = option(False, "with --init-from: train only the classifier head")
+    prune: bool = option(False, "with --init-from: start --model from the most important channels of the "
+                                "--init-from network, a wider one of the same layout (VGG family), e.g. --model "
+                                "vgg_slim --init-from large:0")
     # optimisation
     epochs: int = option(30, "maximum number of epochs", "[1, inf)")
     batch_size: int = option(64, "faces per batch (per device)", "[1, inf)")
@@ -83,6 +86,8 @@ class TrainConfig:
         if not re.fullmatch(r"auto|-1|[1-9]\d*|\d+,|\d+(,\d+)+,?", self.devices):  # Lightning's device forms
             raise ConfigError(f"devices (--devices) must be 'auto', a positive count, -1 (all) or indices such as "
                               f"0,1 or 1, (device 1), got {self.devices!r}")
+        if self.prune and self.init_from is None:
+            raise ConfigError("--prune needs an --init-from network to take the channels from")
         if self.distill_views > 1 and not self.teacher:
             raise ConfigError("--distill-views needs a --teacher to label the views")
         if self.teacher and (self.augment.mixup or self.augment.cutmix):

@@ -33,8 +33,10 @@ from ferkit.errors import ConfigError
 from ferkit.inference.classify import bundled_model_path
 from ferkit.models import create_model
 from ferkit.models.checkpoint import load_model
+from ferkit.models.flops import count_parameters
 from ferkit.models.meta import ModelMeta
 from ferkit.models.onnx_import import calibrate_batchnorm, model_from_onnx
+from ferkit.models.prune import prune_into
 from ferkit.train.callbacks import AtomicCheckpointIO, BestModelExport, EpochHistory
 from ferkit.train.config import TrainConfig
 from ferkit.train.datamodule import FaceDataModule, inverse_frequency_weights
@@ -165,6 +167,13 @@ def _fine_tuned(cfg: TrainConfig, classes: tuple[str, ...], faces: np.ndarray) -
     """The --init-from model, its head rebuilt for new classes; rows of classes the two share keep their trained
     weights."""
     model, meta = _load_trainable(Path(cfg.init_from), faces)
+    if cfg.prune:
+        narrow = create_model(cfg.model, num_classes=len(meta.classes), input_size=meta.preprocess.input_size,
+                              drop_rate=cfg.drop_rate)
+        source, model = model, prune_into(model, narrow)
+        log.info("pruned %s into %s: %s of %s parameters kept", meta.model_name, cfg.model,
+                 f"{count_parameters(model):,}", f"{count_parameters(source):,}")
+        meta = replace(meta, model_name=cfg.model, model_args=narrow.model_args)
     model.train()  # load_model returns inference mode; dropout and batch-norm statistics must train again
     if meta.classes != classes:
         old_fc = model.head.fc
