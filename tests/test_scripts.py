@@ -102,12 +102,13 @@ def test_device_script_trains_every_candidate_and_packs_each_for_the_way_back(tm
     assert calls[0] == f"scripts/teacher_labels.py --data {data} --cache-dir {tmp_path}/work/cache"
     trainings = sorted(calls[1:])
     assert [c.split("--run-dir ")[1].split()[0].rsplit("/", 1)[1] for c in trainings] == [
-        "small-gpu", "vgg_slim-adamw", "vgg_slim-sgd", "vgg_slim-t2"]
+        "small-gpu", "vgg_slim-adamw", "vgg_slim-pruned", "vgg_slim-sgd", "vgg_slim-t2"]
     assert all("--teacher large" in c and "--accelerator cuda" in c and "--epochs 120" in c for c in trainings)
     packed = {p.name: subprocess.run(["tar", "tzf", str(p)], capture_output=True, text=True).stdout.split()
               for p in out.iterdir()}
-    assert sorted(packed) == ["small-gpu.tar.gz", "vgg_slim-adamw.tar.gz", "vgg_slim-sgd.tar.gz",
-                              "vgg_slim-t2.tar.gz"]
+    assert sorted(packed) == ["small-gpu.tar.gz", "vgg_slim-adamw.tar.gz", "vgg_slim-pruned.tar.gz",
+                              "vgg_slim-sgd.tar.gz", "vgg_slim-t2.tar.gz"]
+    assert "--init-from large:0 --prune" in next(c for c in trainings if "vgg_slim-pruned" in c)
     assert "vgg_slim-adamw/model.pt" in packed["vgg_slim-adamw.tar.gz"]
     assert not any("checkpoints" in f for files in packed.values() for f in files)  # too big to come back
     failed = packed["vgg_slim-sgd.tar.gz"]  # a failed run still brings back its log, saying how it ended
