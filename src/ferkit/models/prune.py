@@ -3,9 +3,9 @@
 A student started from a pruned trained network (`ferkit train --model vgg_slim --init-from large:0 --prune`)
 keeps learned filters instead of starting from noise. A channel's importance is its BatchNorm's effective scale,
 |gamma| / sqrt(running_var + eps) (the "network slimming" criterion of Liu et al., 2017): a channel that its
-BatchNorm scales down contributes little to the next layer. Measured on `large`'s first VGG pruned to `vgg_slim`
-(half of every layer's channels), the L1 norm of the filters ranks as well; both leave a network that must be
-trained again (its BatchNorm statistics no longer fit), which training in batch mode does from the first step.
+BatchNorm scales down contributes little to the next layer. Halving every layer leaves a network that must be
+trained again (its BatchNorm statistics no longer fit its inputs), which training in batch mode does from the
+first step; docs/MODEL_CARD.md has what the pruned start gained over a random one.
 """
 
 from __future__ import annotations

@@ -36,9 +36,9 @@ class TrainConfig:
     # model
     model: str = option("cnn", "architecture name (see `ferkit models`)")
     drop_rate: float | None = option(None, "dropout of the classifier head (default: the model's own)", "[0, 1)")
-    init_from: Path | None = option(None, "fine-tune from a bundled model (small, base), an exported .onnx file, "
+    init_from: Path | None = option(None, "fine-tune from a bundled model (small), an exported .onnx file, "
                                            "a ferkit model file or run dir (transfer learning), or one network of an "
-                                           "ensemble: large:0 (VGG), large:1 (VGG)")
+                                           "ensemble: large:0, large:1 (VGG), large:2 (ResNet-18)")
     freeze_backbone: bool = option(False, "with --init-from: train only the classifier head")
     prune: bool = option(False, "with --init-from: start --model from the most important channels of the "
                                 "--init-from network, a wider one of the same layout (VGG family), e.g. --model "
