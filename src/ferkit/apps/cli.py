@@ -29,6 +29,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "models": ("ferkit.apps.commands.models", "list model architectures with parameters and FLOPs"),
 }
 
+# The extra of pyproject.toml that installs each optional top-level module. The quickstart installs none of them,
+# so a command that needs one exits 1 with a line naming its extra instead of an ImportError's traceback.
+EXTRAS: dict[str, str] = {
+    **dict.fromkeys(("torch", "lightning", "torchmetrics", "sklearn", "onnx", "onnxscript", "optuna"), "train"),
+    **dict.fromkeys(("fastapi", "uvicorn", "multipart", "starlette"), "api"),
+    "ray": "ray",
+}
+
 log = logging.getLogger("ferkit")
 
 
@@ -36,6 +44,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `ferkit` console script; returns the process exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in argv if not a.startswith("-")), None)
+    try:
+        return _run(argv, command)
+    except ModuleNotFoundError as exc:  # raised by the command's imports, while parsing or running
+        extra = EXTRAS.get((exc.name or "").partition(".")[0])
+        if extra is None:
+            raise
+        print(f"ferkit {command}: error: this command needs {exc.name}, which is not installed: "
+              f"pip install 'ferkit[{extra}]'", file=sys.stderr)
+        return 1
+
+
+def _run(argv: list[str], command: str | None) -> int:
     args = build_parser(command).parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
