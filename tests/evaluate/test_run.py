@@ -107,3 +107,33 @@ def test_a_bundled_model_scores_a_folder_without_splits_whole(tmp_path, capsys, 
     metrics = json.loads((tmp_path / "runs" / "evaluate" / "small-all" / "evaluation.json").read_text())
     assert metrics["num_faces"] == 13 and metrics["model_name"] == "small"
     assert "accuracy" in capsys.readouterr().out
+
+
+QUICKSTART = """
+import sys
+for name in ("torch", "lightning", "onnx", "sklearn"):
+    sys.modules[name] = None  # the inference-only install has none of them
+from ferkit.apps.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_an_onnx_model_is_evaluated_without_torch(tiny_onnx, faces_npz, tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "report"
+    done = subprocess.run([sys.executable, "-c", QUICKSTART, "evaluate", "--model", str(tiny_onnx), "--data",
+                           str(faces_npz), "--split", "train", "--out-dir", str(out)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((out / "evaluation.json").read_text())["num_faces"] == 135
+    assert "Grad-CAM left out" in done.stderr and not (out / "gradcam.png").exists()
+
+
+def test_a_file_that_is_no_model_file_is_refused_in_one_line(faces_npz, tmp_path, capsys):
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0 not a model")
+    assert main(["evaluate", "--model", str(photo), "--data", str(faces_npz), "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "photo.jpg: not a ferkit model file" in err and "weights_only" not in err

@@ -38,7 +38,7 @@ class EvalReport:
     data: Path
     split: str
     tta: str
-    num_params: int
+    num_params: int | None  # None: not counted (an ONNX file read without the onnx package)
     metrics: Metrics
     out_dir: Path
     model_classes: tuple[str, ...] = ()  # the model's outputs (a superset of the evaluated classes)
@@ -110,7 +110,7 @@ def _page(report: EvalReport, sections: list[str]) -> str:
     summary = [
         ("split", report.split),
         ("data", str(report.data)),
-        ("model", f"{report.model_name} ({report.num_params:,} parameters)"),
+        ("model", report.model_name + (f" ({report.num_params:,} parameters)" if report.num_params else "")),
         ("checkpoint", str(report.checkpoint)),
         ("test-time augmentation", report.tta),
         ("faces", f"{m.num_faces:,}: " + ", ".join(f"{c} {n:,}" for c, n in zip(m.classes, m.support, strict=True))),

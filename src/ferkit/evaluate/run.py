@@ -9,11 +9,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import torch
-from torch import nn
 
 from ferkit.config_fields import check_bounds, option, required
 from ferkit.data import DataConfig, FaceArrays, load_split
@@ -21,17 +19,17 @@ from ferkit.data.labels import is_canonical, normalise_label
 from ferkit.data.split import select_classes
 from ferkit.errors import ConfigError, DataError, ModelError
 from ferkit.evaluate.figures import FaceExample
-from ferkit.evaluate.gradcam import gradcam
 from ferkit.evaluate.metrics import compute_metrics
-from ferkit.evaluate.predict import OnnxModule, Tta, predict_probs, select_device
+from ferkit.evaluate.predict import Scorer, Tta, predict_probs
 from ferkit.evaluate.report import EvalReport, write_report
-from ferkit.inference.classify import OnnxClassifier, bundled_model_path
-from ferkit.models.checkpoint import load_model, resolve_model_path
-from ferkit.models.flops import count_parameters
+from ferkit.inference.classify import OnnxClassifier
+from ferkit.models.bundled import bundled_model_path
 from ferkit.models.meta import ModelMeta
 from ferkit.train.outdir import free_dir
 from ferkit.train.rundir import EVALUATION_FILE, REPORT_FILE, RunDir
-from ferkit.transforms.preprocess import to_model_input
+
+if TYPE_CHECKING:
+    from ferkit.evaluate.torch_model import TorchScorer
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +60,8 @@ class EvalConfig:
 
 def evaluate(cfg: EvalConfig) -> EvalReport:
     """Evaluate `cfg.model` on `cfg.split` of `cfg.data`; writes evaluation.json, PNGs and report.html. An ONNX
-    model (a bundled name or an .onnx file) is scored as inference runs it; its report has no Grad-CAM.
+    model (a bundled name or an .onnx file) is scored as inference runs it, without torch; its report has no
+    Grad-CAM.
 
     Raises:
         ModelError: unreadable model file, or an evaluated class the model does not know.
@@ -73,54 +72,76 @@ def evaluate(cfg: EvalConfig) -> EvalReport:
         >>> report = evaluate(EvalConfig(model="small", data=Path("ck_plus/"), split="all"))
         >>> report.metrics.accuracy, report.html_path
     """
-    device = select_device(cfg.device)
-    model, meta, source, onnx = _load(cfg.model, device)
+    model = _load(cfg.model, cfg.device)
+    meta = model.meta
     data_path = _data_path(cfg, meta)
     faces = _load_faces(cfg, meta, data_path)
     columns = _model_columns(faces.classes, meta.classes)
     log.info("evaluating %s on %s [%s]: %d faces, classes %s, tta=%s", meta.model_name, data_path, cfg.split,
              len(faces), ",".join(faces.classes), cfg.tta)
 
-    probs = predict_probs(model, faces.images, cfg.batch_size, "cpu" if onnx else device, cfg.tta, columns)
+    probs = predict_probs(model.score, faces.images, cfg.batch_size, cfg.tta, columns,
+                          what=f"scoring {meta.model_name}")
     metrics = compute_metrics(faces.labels, probs, faces.classes)
-    run = None if onnx else RunDir.of(source)
-    if onnx and cfg.gradcam_per_class:
-        log.info("Grad-CAM skipped: it needs the PyTorch model, and %s is an ONNX file", source)
+    run = None if model.onnx else RunDir.of(model.source)
+    if model.onnx and cfg.gradcam_per_class:
+        log.info("Grad-CAM left out of the report: it needs the PyTorch model, and %s is an ONNX file",
+                 model.source.name)
     report = EvalReport(
         model_name=meta.model_name,
-        checkpoint=source.resolve(),
+        checkpoint=model.source.resolve(),
         data=data_path.resolve(),
         split=cfg.split,
         tta=cfg.tta,
-        num_params=_onnx_weights(source) if onnx else count_parameters(model),
+        num_params=model.num_params(),
         metrics=metrics,
-        out_dir=free_dir(cfg.out_dir or _default_out_dir(cfg, run, source, onnx), (EVALUATION_FILE, REPORT_FILE)),
+        out_dir=free_dir(cfg.out_dir or _default_out_dir(cfg, run, model.source, model.onnx),
+                         (EVALUATION_FILE, REPORT_FILE)),
         model_classes=meta.classes,
         mistakes=_confident_mistakes(faces, probs, cfg.mistakes),
-        saliency=() if onnx else _saliency_examples(model, faces, probs, columns, cfg.gradcam_per_class, device,
-                                                    cfg.batch_size),
+        saliency=() if model.onnx else _saliency_examples(model.score, faces, probs, columns,
+                                                          cfg.gradcam_per_class, cfg.batch_size),
         history=run.read_history() if run else None,
     )
     write_report(report)
     return report
 
 
-def _load(name: str, device: torch.device) -> tuple[nn.Module, ModelMeta, Path, bool]:
-    """(model, its metadata, its file, whether it is ONNX) for a bundled name, an .onnx file or a ferkit
-    model file / run directory."""
+@dataclass(frozen=True)
+class _Model:
+    """A model to evaluate: its `Scorer`, metadata and file; an ONNX one is scored without torch."""
+
+    score: Scorer
+    meta: ModelMeta
+    source: Path
+    onnx: bool
+
+    def num_params(self) -> int | None:
+        """Its weights: the PyTorch model's parameters, or the numbers stored in an ONNX file (BatchNorm folded
+        into the layers before it; None where the `onnx` package to read them is not installed)."""
+        if not self.onnx:
+            from ferkit.evaluate.torch_model import count_parameters
+
+            return count_parameters(self.score.model)  # type: ignore[attr-defined]
+        try:
+            import onnx
+        except ModuleNotFoundError:
+            return None
+        return int(sum(np.prod(t.dims) for t in onnx.load(str(self.source)).graph.initializer))
+
+
+def _load(name: str, device: str) -> _Model:
+    """The model of a bundled name, an .onnx file, or a ferkit model file / run directory (which needs torch)."""
     path = bundled_model_path(name) or Path(name)
     if path.suffix == ".onnx":
         classifier = OnnxClassifier(path)
-        return OnnxModule(classifier), classifier.meta, path, True
-    model, meta = load_model(path, map_location=device)
-    return model, meta, resolve_model_path(path), False
+        return _Model(classifier.outputs, classifier.meta, path, True)
+    from ferkit.evaluate.torch_model import TorchScorer, select_device
+    from ferkit.models.checkpoint import load_model, resolve_model_path
 
-
-def _onnx_weights(path: Path) -> int:
-    """Number of weights stored in an ONNX file (BatchNorm folded into the layers before it)."""
-    import onnx
-
-    return int(sum(np.prod(t.dims) for t in onnx.load(str(path)).graph.initializer))
+    torch_device = select_device(device)
+    model, meta = load_model(path, map_location=torch_device)
+    return _Model(TorchScorer(model, torch_device), meta, resolve_model_path(path), False)
 
 
 def _data_path(cfg: EvalConfig, meta: ModelMeta) -> Path:
@@ -188,9 +209,11 @@ def _confident_mistakes(faces: FaceArrays, probs: np.ndarray, count: int) -> tup
     return tuple(_example(faces, probs, i) for i in wrong)
 
 
-def _saliency_examples(model: nn.Module, faces: FaceArrays, probs: np.ndarray, columns: np.ndarray, per_class: int,
-                       device: torch.device, batch_size: int) -> tuple[FaceExample, ...]:
+def _saliency_examples(scorer: TorchScorer, faces: FaceArrays, probs: np.ndarray, columns: np.ndarray, per_class: int,
+                       batch_size: int) -> tuple[FaceExample, ...]:
     """Grad-CAM for the true class of the `per_class` faces of each class the model is surest of."""
+    from ferkit.evaluate.torch_model import gradcam_maps
+
     chosen = []
     for label in range(len(faces.classes)):
         members = np.flatnonzero(faces.labels == label)
@@ -198,13 +221,7 @@ def _saliency_examples(model: nn.Module, faces: FaceArrays, probs: np.ndarray, c
     if not chosen:
         return ()
     index = np.array(chosen)
-    maps = []
-    for start in range(0, len(index), batch_size):
-        batch = index[start:start + batch_size]
-        x = to_model_input(torch.from_numpy(faces.images[batch]).to(device))
-        target = torch.from_numpy(columns[faces.labels[batch]]).to(device)
-        maps.append(gradcam(model, x, target).cpu().numpy())
-    heatmaps = np.concatenate(maps)
+    heatmaps = gradcam_maps(scorer, faces.images[index], columns[faces.labels[index]], batch_size)
     return tuple(_example(faces, probs, i, heatmap) for i, heatmap in zip(index, heatmaps, strict=True))
 
 

@@ -7,7 +7,6 @@ config that travels with the model, so inference prepares faces exactly as train
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -15,6 +14,7 @@ import numpy as np
 
 from ferkit.errors import ModelError
 from ferkit.inference.runtime import create_session
+from ferkit.models.bundled import bundled_model_path, bundled_names
 from ferkit.models.meta import ModelMeta, read_onnx_metadata
 from ferkit.transforms.preprocess import PreprocessConfig, to_model_input
 
@@ -22,12 +22,6 @@ from ferkit.transforms.preprocess import PreprocessConfig, to_model_input
 # chunk size is measured by benchmarks/bench_inference.py (results/inference.md); with `small` on 2 cores,
 # chunks of 16 to 64 lie within about 10% of each other, while 8 is clearly slower.
 ONNX_CHUNK = 16
-
-# Bundled names that stand for another bundled model. Until issue #12's single-network `base` ships as
-# weights/base.onnx, `base` (the default of Recognizer, `ferkit predict`, video and webcam) means the ensemble,
-# now shipped as `large`; this alias goes away when that `base` ships.
-BUNDLED_ALIASES: dict[str, str] = {"base": "large"}
-
 
 class Classifier(Protocol):
     """What the Recognizer needs from a model."""
@@ -92,15 +86,16 @@ class TorchClassifier:
     """A ferkit model file (`.pt`, or a run directory holding `model.pt`) on PyTorch's CPU backend."""
 
     def __init__(self, path: str | Path) -> None:
+        from ferkit.models.checkpoint import load_model, resolve_model_path
+
+        self.path = resolve_model_path(path)  # a file that is no model file is refused before torch is needed
         try:
             import torch
         except ImportError as exc:
             raise ModelError(f"{path}: running a PyTorch model file needs torch (pip install 'ferkit[train]'); "
                              "or export it with `ferkit export` and use the .onnx file") from exc
-        from ferkit.models.checkpoint import load_model, resolve_model_path
 
         self._torch = torch
-        self.path = resolve_model_path(path)
         self.model, self.meta = load_model(self.path)
         self.classes = self.meta.classes
         self.preprocess = self.meta.preprocess
@@ -116,36 +111,13 @@ class TorchClassifier:
         return _describe(self.meta, self.path, "torch")
 
 
-def bundled_models() -> dict[str, Path]:
-    """Models shipped inside the package (`ferkit/weights/<name>.onnx`), by name; aliases are not listed."""
-    folder = resources.files("ferkit") / "weights"
-    if not folder.is_dir():
-        return {}
-    return {Path(f.name).stem: Path(str(f)) for f in folder.iterdir() if f.name.endswith(".onnx")}
-
-
-def bundled_model_path(name: str) -> Path | None:
-    """The file of bundled model `name`, or of the model it is an alias of (`BUNDLED_ALIASES`); None when
-    neither is shipped. A file of the name itself wins over an alias."""
-    bundled = bundled_models()
-    return bundled.get(name) or bundled.get(BUNDLED_ALIASES.get(name, ""))
-
-
-def bundled_names() -> list[str]:
-    """Every name `load_classifier` accepts for a bundled model, aliases written as `alias (= target)`."""
-    bundled = bundled_models()
-    aliases = [f"{alias} (= {target})" for alias, target in BUNDLED_ALIASES.items()
-               if alias not in bundled and target in bundled]
-    return sorted(bundled) + aliases
-
-
 def load_classifier(model: str | Path) -> Classifier:
     """A classifier from a bundled model name, an `.onnx` file, or a ferkit model file / run directory.
 
     Raises:
         ModelError: the name is neither bundled nor an existing path.
     """
-    bundled = bundled_model_path(model) if isinstance(model, str) else None
+    bundled = bundled_model_path(model) if isinstance(model, str) else None  # a bundled name wins over a path
     if bundled is not None:
         return OnnxClassifier(bundled)
     path = Path(model)
