@@ -14,7 +14,7 @@ from ferkit.data import DataConfig, describe, load_dataset, load_split
 from ferkit.data.arrays import FaceArrays
 from ferkit.errors import ConfigError, DataError
 
-from .conftest import CKPLUS_COUNTS, FER2013_FOLDERS, csv_line
+from .conftest import CKPLUS_COUNTS, FER2013_FOLDERS, csv_line, write_images
 
 
 def test_csv_splits_are_training_publictest_privatetest(fer_csv):
@@ -141,3 +141,18 @@ def test_real_fer2013_folders(tmp_path: Path):
     splits = load_dataset(DataConfig(path=FER2013_FOLDERS, cache_dir=tmp_path))
     assert (len(splits.train), len(splits.val), splits.test) == (28_709, 3_589, None)
     assert splits.train.class_counts().tolist() == [3995, 436, 4097, 7215, 4830, 3171, 4965]
+
+
+def test_split_all_is_every_face_of_a_folder_whatever_its_file_names(kaggle_folder):
+    """The Kaggle test/ folder alone: PublicTest_* names, no training faces; `all` still scores it whole."""
+    shutil.rmtree(kaggle_folder / "train")
+    write_images(kaggle_folder / "test" / "happy", [np.zeros((48, 48), np.uint8)], "PrivateTest_")
+    faces = load_split(DataConfig(path=kaggle_folder / "test"), "all")
+    assert len(faces) == len(EMOTIONS) + 1
+
+
+def test_a_class_left_out_instead_of_refused_is_counted(ckplus_folder, caplog):
+    with caplog.at_level(logging.WARNING, logger="ferkit.data"):
+        faces = load_split(DataConfig(path=ckplus_folder), "all", unknown="leave_out")
+    assert len(faces) == sum(CKPLUS_COUNTS.values()) - CKPLUS_COUNTS["contempt"]
+    assert "left out 5 face(s) (contempt 5)" in caplog.text

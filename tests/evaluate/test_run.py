@@ -137,3 +137,19 @@ def test_a_file_that_is_no_model_file_is_refused_in_one_line(faces_npz, tmp_path
     assert main(["evaluate", "--model", str(photo), "--data", str(faces_npz), "--device", "cpu"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "photo.jpg: not a ferkit model file" in err and "weights_only" not in err
+
+
+def test_a_folder_with_a_class_the_model_lacks_is_scored_on_the_classes_shared(tiny_onnx, tmp_path, caplog):
+    """CK+'s contempt beside Kaggle test/ names: the shared classes are scored, contempt is counted and left out."""
+    import cv2
+
+    rng = np.random.default_rng(0)
+    for label, count in (("happy", 4), ("sad", 3), ("contempt", 2)):
+        (tmp_path / "faces" / label).mkdir(parents=True)
+        for i in range(count):
+            cv2.imwrite(str(tmp_path / "faces" / label / f"PublicTest_{i}.png"), rng.integers(0, 256, (48, 48)))
+    with caplog.at_level("WARNING", logger="ferkit.data"):
+        report = evaluate(EvalConfig(model=str(tiny_onnx), data=tmp_path / "faces", split="all", mistakes=0,
+                                     out_dir=tmp_path / "report"))
+    assert report.metrics.num_faces == 7 and report.metrics.classes == ("happy", "sad")
+    assert "left out 2 face(s) (contempt 2)" in caplog.text

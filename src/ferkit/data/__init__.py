@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -34,6 +35,7 @@ __all__ = ["DataConfig", "DatasetSplits", "FaceArrays", "describe", "load_datase
 
 logger = logging.getLogger(__name__)
 
+Unknown = Literal["refuse", "leave_out"]  # what load_split does with a class neither canonical nor listed
 _SPLIT_ALIASES = {"train": "train", "training": "train", "val": "val", "validation": "val", "publictest": "val",
                   "test": "test", "privatetest": "test"}
 
@@ -61,23 +63,38 @@ def load_dataset(cfg: DataConfig) -> DatasetSplits:
         DataError: the source is missing, malformed or holds a class that is neither canonical nor listed in
             `cfg.extra_classes`; the message names the file/row/folder and the problem.
     """
+    return _assemble(cfg, *_read_selected(cfg))
+
+
+def _read_selected(cfg: DataConfig, unknown: Unknown = "refuse") -> tuple[dict[str, FaceArrays], dict[str, str]]:
+    """Each split the source names, keeping the classes of `cfg` only, and where each split came from. A class
+    neither canonical nor in `cfg.extra_classes` is refused, or with `unknown="leave_out"` left out and counted
+    like any class not asked for (evaluation scores the classes a model shares with the data)."""
     classes = resolve_classes(cfg.classes, cfg.extra_classes)
     source = _read_source_cached(cfg)
     if source.skipped:
         logger.warning("%s: skipped %d bad row(s)/file(s) (skip_bad); first: %s",
                        cfg.path, len(source.skipped), "; ".join(source.skipped[:3]))
-    for faces in source.splits.values():
-        _check_known_classes(cfg, faces, classes)
+    if unknown == "refuse":
+        for faces in source.splits.values():
+            _check_known_classes(cfg, faces, classes)
     selected = {split: select_classes(faces, classes) for split, faces in source.splits.items()}
-    dropped = sum(len(source.splits[s]) - len(selected[s]) for s in selected)
-    if dropped:
-        logger.info("%s: left out %d face(s) of classes not in %s", cfg.path, dropped, ",".join(classes))
-    return _assemble(cfg, selected, source.names)
+    left_out: dict[str, int] = {}
+    for faces in source.splits.values():
+        for name, n in zip(faces.classes, faces.class_counts(), strict=True):
+            if n and name not in classes:
+                left_out[name] = left_out.get(name, 0) + int(n)
+    if left_out:
+        logger.log(logging.WARNING if unknown == "leave_out" else logging.INFO,
+                   "%s: left out %d face(s) (%s): not among the classes %s", cfg.path, sum(left_out.values()),
+                   ", ".join(f"{name} {n:,}" for name, n in left_out.items()), ",".join(classes))
+    return selected, source.names
 
 
-def load_split(cfg: DataConfig, split: str) -> FaceArrays:
+def load_split(cfg: DataConfig, split: str, unknown: Unknown = "refuse") -> FaceArrays:
     """One split: `train`, `val`, `test`, or FER2013's names `Training`, `PublicTest`, `PrivateTest`; or `all`,
-    every face of the data set (a folder of labelled faces with no split of its own, scored whole).
+    every face of the data set, whatever splits its files name (a Kaggle `test/` folder has no training faces).
+    `unknown`: what becomes of a class outside the canonical seven and `cfg.extra_classes` (`_read_selected`).
 
     Raises:
         ConfigError: an unknown split name.
@@ -85,13 +102,12 @@ def load_split(cfg: DataConfig, split: str) -> FaceArrays:
     """
     name = split.strip().lower()
     if name == "all":
-        splits = load_dataset(cfg)
-        return FaceArrays.concat([f for f in (splits.train, splits.val, splits.test) if f is not None])
+        return FaceArrays.concat(list(_read_selected(cfg, unknown)[0].values()))
     key = _SPLIT_ALIASES.get(name)
     if key is None:
         raise ConfigError(f"unknown split '{split}' (expected train, val, test, Training, PublicTest, PrivateTest "
                           "or all)")
-    faces = getattr(load_dataset(cfg), key)
+    faces = getattr(_assemble(cfg, *_read_selected(cfg, unknown)), key)
     if faces is None:
         raise DataError(f"{cfg.path}: has no {split} split")
     return faces

@@ -167,7 +167,7 @@ def _load_faces(cfg: EvalConfig, meta: ModelMeta, data_path: Path) -> FaceArrays
         seed=train_cfg.get("seed", defaults.seed),
         cache_dir=cfg.cache_dir,
     )
-    faces = load_split(data_cfg, cfg.split)
+    faces = load_split(data_cfg, cfg.split, unknown="leave_out")  # a class the model lacks: counted, left out
     if cfg.classes:
         wanted = tuple(normalise_label(c) for c in cfg.classes)
         unknown = [c for c in wanted if c not in meta.classes]
