@@ -75,6 +75,13 @@ def test_runs_on_different_splits_are_flagged(tmp_path, capsys):
     assert "Warning: these runs were measured on different data, splits or test-time augmentation" in table
 
 
+def test_a_runs_val_and_an_evaluations_publictest_of_fer2013_compare(tmp_path):
+    """On FER2013 `val` is PublicTest: the same 3,589 faces, whichever name each figure was recorded under."""
+    evaluated, trained = _evaluated_run(tmp_path / "a", split="PublicTest"), _trained_run(tmp_path / "b")
+    result = compare_runs(CompareConfig(runs=(evaluated, trained), out=tmp_path / "cmp"))
+    assert not result.mixed_splits and "Warning" not in result.markdown_path.read_text()
+
+
 def test_split_option_and_missing_metrics(tmp_path):
     run = _evaluated_run(tmp_path)
     with pytest.raises(DataError, match="no evaluation of split 'test'"):

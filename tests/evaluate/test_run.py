@@ -153,3 +153,10 @@ def test_a_folder_with_a_class_the_model_lacks_is_scored_on_the_classes_shared(t
                                      out_dir=tmp_path / "report"))
     assert report.metrics.num_faces == 7 and report.metrics.classes == ("happy", "sad")
     assert "left out 2 face(s) (contempt 2)" in caplog.text
+
+
+def test_cache_dir_help_says_where_the_cache_goes(capsys):
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "~/.cache/ferkit/data" in help_text and "unset = read the source" not in help_text

@@ -91,6 +91,13 @@ def _read_selected(cfg: DataConfig, unknown: Unknown = "refuse") -> tuple[dict[s
     return selected, source.names
 
 
+def split_key(split: str) -> str:
+    """The split a name stands for, as `load_split` reads it: FER2013's `PublicTest` and `val` are one split, so
+    a training run's val figure and an evaluation's PublicTest figure compare (the same 3,589 faces)."""
+    name = split.strip().lower()
+    return _SPLIT_ALIASES.get(name, name)
+
+
 def load_split(cfg: DataConfig, split: str, unknown: Unknown = "refuse") -> FaceArrays:
     """One split: `train`, `val`, `test`, or FER2013's names `Training`, `PublicTest`, `PrivateTest`; or `all`,
     every face of the data set, whatever splits its files name (a Kaggle `test/` folder has no training faces).

@@ -25,8 +25,8 @@ class DataConfig:
     val_fraction: float = option(0.1, "validation share (stratified, seeded) for data sets without a validation "
                                       "split", "[0, 1)")
     seed: int = option(0, "seed of the held-out validation split")
-    cache_dir: Path | None = option(None, "folder for cached decoded faces (the commands default to "
-                                          "$FERKIT_CACHE/data or ~/.cache/ferkit/data); unset = no cache")
+    cache_dir: Path | None = option(None, "folder for cached decoded faces; unset = $FERKIT_CACHE/data on the "
+                                          "command line (default ~/.cache/ferkit/data), no cache in the Python API")
 
     def __post_init__(self) -> None:
         # Accept plain strings and "~" (from YAML or Python callers) but store Paths, so equality and hashing hold.

@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from ferkit.config_fields import option, required
+from ferkit.data import split_key
 from ferkit.errors import ConfigError, DataError
 from ferkit.evaluate import figures
 from ferkit.models.checkpoint import load_model
@@ -67,6 +68,11 @@ class RunSummary:
         """Data set, split and TTA: runs differing in any of them are not comparable."""
         return f"{Path(self.data).name} [{self.split}]" + (f" tta={self.tta}" if self.tta != "none" else "")
 
+    @property
+    def comparable_as(self) -> tuple[str, str, str]:
+        """Data set, split (`PublicTest` and `val` are one: `split_key`) and TTA: what must agree to compare."""
+        return Path(self.data).name, split_key(self.split), self.tta
+
 
 @dataclass(frozen=True)
 class CompareResult:
@@ -100,7 +106,7 @@ def compare_runs(cfg: CompareConfig) -> CompareResult:
     if not cfg.runs:
         raise ConfigError("compare needs at least one run directory")
     runs = _unique_names([load_run_summary(Path(r), cfg.split) for r in cfg.runs])
-    mixed = len({r.measured_on for r in runs}) > 1
+    mixed = len({r.comparable_as for r in runs}) > 1
     if mixed:
         log.warning("runs were measured on different data/splits/TTA (%s): their accuracies are not comparable",
                     ", ".join(sorted({r.measured_on for r in runs})))

@@ -52,7 +52,9 @@ class EvalConfig:
     device: Literal["auto", "cpu", "cuda"] = option("auto", "where the model runs; auto = CUDA if available")
     gradcam_per_class: int = option(3, "Grad-CAM examples per class in the report (0 = none)", "[0, inf)")
     mistakes: int = option(24, "most confident mistakes shown in the report (0 = none)", "[0, inf)")
-    cache_dir: Path | None = option(None, "folder of cached decoded faces (as for training); unset = read the source")
+    cache_dir: Path | None = option(None, "folder of cached decoded faces, shared with training; unset = "
+                                    "$FERKIT_CACHE/data on the command line (default ~/.cache/ferkit/data), no cache "
+                                    "in the Python API")
 
     def __post_init__(self) -> None:
         check_bounds(self)
