@@ -35,3 +35,16 @@ def test_each_image_is_decoded_once_and_sized_from_that_decoding(recognizer, fac
     assert {(r["width"], r["height"]) for r in rows} == {(160, 120)} and rows[0]["status"] == "ok"
     [annotated] = (tmp_path / "annotated").iterdir()
     assert annotated.name.startswith("photo-") and cv2.imread(str(annotated)).shape == image.shape
+
+
+def test_an_annotated_copy_keeps_a_png_lossless_and_its_rows_name_it(recognizer, face: np.ndarray, tmp_path: Path):
+    image = np.full((120, 160, 3), 128, np.uint8)
+    image[20:101, 40:118] = face
+    for name in ("photo.png", "photo.jpg"):
+        cv2.imwrite(str(tmp_path / name), image)
+    rec = recognizer.build()
+    analyzer = Analyzer(rec, ModelTag("tiny", "unknown", rec.classes), annotate_dir=tmp_path / "out" / "annotated")
+    rows = analyzer([Input(str(tmp_path / "photo.png"), "image"), Input(str(tmp_path / "photo.jpg"), "image")])
+    named = {Path(r["input"]).suffix: r["annotated"] for r in rows}
+    assert named[".png"].startswith("annotated/photo-") and named[".png"].endswith(".png")
+    assert named[".jpg"].endswith(".jpg") and (tmp_path / "out" / named[".png"]).read_bytes()[:4] == b"\x89PNG"

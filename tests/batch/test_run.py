@@ -120,3 +120,92 @@ def test_the_ray_engine_without_ray_names_the_extra(photo_folder: Path, recogniz
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError, as without the extra
     with pytest.raises(ConfigError, match=r"pip install 'ferkit\[ray\]'"):
         run([str(photo_folder)], recognizer, tmp_path / "out", BatchConfig(engine="ray"), progress=False)
+
+
+def _photos(photo_folder: Path, tmp_path: Path, n: int = 3) -> Path:
+    """A folder of `n` of the generated photos, for runs that must be quick."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for photo in sorted((photo_folder / "a").glob("photo*.jpg"))[:n]:
+        (folder / photo.name).write_bytes(photo.read_bytes())
+    return folder
+
+
+def test_an_input_named_twice_or_respelled_on_resume_gets_its_rows_once(photo_folder: Path, recognizer,
+                                                                       tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    photos = _photos(photo_folder, tmp_path)
+    monkeypatch.chdir(tmp_path)
+    first = run(["photos", "photos/*.jpg"], recognizer, tmp_path / "out", BatchConfig(workers=1), progress=False)
+    again = run([str(photos.resolve())], recognizer, tmp_path / "out", BatchConfig(workers=1), progress=False)
+    assert (first.analysed, first.repeated, again.analysed, again.skipped) == (3, 3, 0, 3)
+    assert _table(tmp_path / "out").groupby("path").input.nunique().eq(1).all()
+
+
+def test_a_rerun_retries_failed_inputs_and_replaces_their_rows(photo_folder: Path, recognizer, tmp_path: Path):
+    photos = _photos(photo_folder, tmp_path)
+    (photos / "late.jpg").write_bytes(b"not yet an image")
+    first = run([str(photos)], recognizer, tmp_path / "out", BatchConfig(workers=1), progress=False)
+    (photos / "late.jpg").write_bytes((photos / "photo001.jpg").read_bytes())  # the file is fixed
+    again = run([str(photos)], recognizer, tmp_path / "out", BatchConfig(workers=1), progress=False)
+    table = _table(tmp_path / "out")
+    assert (first.failed, again.retried, again.analysed, again.skipped, again.failed) == (1, 1, 1, 3, 0)
+    assert (table.status != "error").all() and table.input.nunique() == 4
+
+
+def test_a_single_photo_is_analysed_without_a_worker_pool(photo_folder: Path, recognizer, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(sys.modules["ferkit.batch.run"], "ProcessPoolExecutor", None)  # any pool would fail
+    photo = str(_photos(photo_folder, tmp_path, 1) / "photo001.jpg")
+    assert run([photo], recognizer, tmp_path / "out", BatchConfig(workers=4), progress=False).analysed == 1
+
+
+def test_a_worker_that_cannot_start_ends_the_run_with_its_own_error(photo_folder: Path, recognizer, tmp_path: Path):
+    from dataclasses import replace
+
+    from ferkit.errors import ModelError
+
+    broken = replace(recognizer, detector="yunet", yunet_path=tmp_path / "missing.onnx")
+    with pytest.raises(ModelError, match=r"missing\.onnx: no such YuNet model file"):
+        run([str(_photos(photo_folder, tmp_path))], broken, tmp_path / "out", BatchConfig(workers=2), progress=False)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_workers_die_with_a_killed_run_and_sigterm_writes_the_finished_rows(photo_folder: Path, tiny_onnx: Path,
+                                                                           yunet_path: Path, tmp_path: Path, sig):
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "ferkit.apps.cli", "predict", str(photo_folder), "--out", str(out), "--model",
+            str(tiny_onnx), "--yunet-path", str(yunet_path), "--detector", "yunet-ort", "--workers", "2",
+            "--chunk", "2", "--part-rows", "100000", "--annotate", "--no-progress"]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while len(list((out / "annotated").glob("*.jpg"))) < 8 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    workers = [pid for child in _children(proc.pid) for pid in [child, *_children(child)]]
+    os.kill(proc.pid, sig)
+    assert proc.wait(30) == (130 if sig == signal.SIGTERM else -sig)
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert workers and not any(_alive(pid) for pid in workers)
+    if sig == signal.SIGTERM:  # one part of at most 100,000 rows, written on the way out
+        assert 0 < _table(out).input.nunique() < 100

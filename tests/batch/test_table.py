@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import sys
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 
 from ferkit.batch.run import _progress_bar
-from ferkit.batch.table import DoneInputs, ModelTag, PartWriter, columns, error_row, face_rows
+from ferkit.batch.table import DoneInputs, ModelTag, PartWriter, columns, drop_inputs, error_row, face_rows, parts
 from ferkit.inference import Box, FacePrediction, ImageResult
 
 MODEL = ModelTag("stub", "0123456789ab", ("happy", "sad"))
@@ -42,8 +43,22 @@ def test_written_parts_are_the_record_of_done_inputs(tmp_path: Path, fmt: str):
     writer.write([error_row("c.jpg", "broken", MODEL)])
     (tmp_path / f".part-x-000000.{fmt}.tmp").write_text("a part a killed run left half-written")
     done = DoneInputs.scan(tmp_path, fmt)
-    assert len(done) == 3 and all(name in done for name in ("a.jpg", "b.jpg", "c.jpg"))
-    assert "d.jpg" not in done and writer.rows_written == 3
+    assert len(done) == 2 and all(os.path.realpath(name) in done for name in ("a.jpg", "b.jpg"))
+    assert os.path.realpath("d.jpg") not in done and writer.rows_written == 3
+    assert os.path.realpath("c.jpg") not in done and len(done.failed) == 1  # failed: not done, retried
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "jsonl", "csv"])
+def test_rows_of_failed_inputs_are_dropped_so_a_rerun_replaces_them(tmp_path: Path, fmt: str):
+    writer = PartWriter(tmp_path, fmt, MODEL.classes)
+    writer.write([*face_rows("a.jpg", ImageResult(None, IMAGE, [_face(0.8)]), MODEL),
+                  error_row("c.jpg", "broken", MODEL)])
+    writer.write([error_row("d.jpg", "broken", MODEL)])
+    done = DoneInputs.scan(tmp_path, fmt)
+    assert drop_inputs(tmp_path, fmt, done.failed) == 2
+    assert len(parts(tmp_path, fmt)) == 1  # the part holding only d.jpg's row is gone
+    again = DoneInputs.scan(tmp_path, fmt)
+    assert len(again) == 1 and os.path.realpath("a.jpg") in again and not len(again.failed)
 
 
 def test_a_second_writer_never_overwrites_the_first_ones_parts(tmp_path: Path):

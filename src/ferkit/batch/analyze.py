@@ -3,7 +3,8 @@ engine in each worker process, the Ray engine in each actor, so both give the sa
 
 Images of a task are decoded one by one (a failure becomes that input's error row), their faces found one
 image at a time and classified in one batch. A video is one task: its frames are analysed in order with a
-tracker of its own, so track ids are per video.
+tracker of its own, so track ids are per video. An annotated copy keeps a lossless input lossless (PNG) and is
+named in its rows' `annotated` column, relative to the results folder.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ferkit.batch.folder import ANNOTATED_DIR
 from ferkit.batch.inputs import Input
 from ferkit.batch.table import ModelTag, error_row, face_rows
 from ferkit.errors import FerkitError
@@ -23,6 +25,8 @@ from ferkit.inference.result import ImageResult
 from ferkit.inference.track import IoUTracker
 from ferkit.inference.video import VideoSource
 
+LOSSLESS_SUFFIXES = (".png", ".bmp", ".tif", ".tiff")  # annotated as PNG: JPEG would blur what the input kept
+
 
 def model_tag(name: str, source: str | None, classes: Sequence[str]) -> ModelTag:
     """The model columns of the rows: the name asked for and a content hash of its file (`source`)."""
@@ -31,7 +35,8 @@ def model_tag(name: str, source: str | None, classes: Sequence[str]) -> ModelTag
 
 
 class Analyzer:
-    """Turns inputs into rows with `recognizer`; optionally saves an annotated copy of each image."""
+    """Turns inputs into rows with `recognizer`; optionally saves an annotated copy of each image in
+    `annotate_dir` (a results folder's `annotated/`)."""
 
     def __init__(self, recognizer: Recognizer, model: ModelTag, annotate_dir: Path | None = None) -> None:
         self.recognizer = recognizer
@@ -43,55 +48,65 @@ class Analyzer:
         images = []
         for item in items:
             if item.kind == "missing":
-                rows.append(error_row(item.source, item.problem, self.model))
+                rows.append(error_row(item.source, item.problem, self.model, item.path))
             elif item.kind == "video":
-                rows.extend(self.video(item.source))
+                rows.extend(self.video(item))
             else:
-                images.append(item.source)
+                images.append(item)
         rows.extend(self.images(images))
         return rows
 
-    def images(self, sources: Sequence[str]) -> list[dict[str, Any]]:
+    def images(self, items: Sequence[Input]) -> list[dict[str, Any]]:
         loaded, rows = [], []
-        for source in sources:
+        for item in items:
             try:
-                loaded.append((source, load_image(source)))
-            except FerkitError as exc:
-                rows.append(error_row(source, str(exc), self.model))
+                loaded.append((item, load_image(item.source)))
+            except (FerkitError, OSError) as exc:  # OSError: a file removed or replaced since it was listed
+                rows.append(error_row(item.source, _reason(item.source, exc), self.model, item.path))
         if not loaded:
             return rows
         try:
             results = self.recognizer.analyze_batch([image for _, image in loaded])
         except FerkitError as exc:  # rare: one image breaks detection; analyse them one by one to name it
             if len(loaded) == 1:
-                return [*rows, error_row(loaded[0][0], str(exc), self.model)]
-            return rows + [row for source, _ in loaded for row in self.images([source])]
-        for (source, _), result in zip(loaded, results, strict=True):
-            rows.extend(face_rows(source, result, self.model))
-            if self.annotate_dir is not None:
-                self._save_annotated(source, result)
+                return [*rows, error_row(loaded[0][0].source, str(exc), self.model, loaded[0][0].path)]
+            return rows + [row for item, _ in loaded for row in self.images([item])]
+        for (item, _), result in zip(loaded, results, strict=True):
+            annotated = self._save_annotated(item, result) if self.annotate_dir is not None else None
+            rows.extend(face_rows(item.source, result, self.model, item.path, annotated))
         return rows
 
-    def video(self, source: str) -> list[dict[str, Any]]:
+    def video(self, item: Input) -> list[dict[str, Any]]:
         """Every frame of one video, tracked; an unreadable video or one that stops early says so in a row."""
         rows: list[dict[str, Any]] = []
         tracker = IoUTracker()
         try:
-            with VideoSource(source) as video:
+            with VideoSource(item.source) as video:
                 for step in self.recognizer.stream(video, tracker):
-                    rows.extend(face_rows(source, step.result, self.model))
+                    rows.extend(face_rows(item.source, step.result, self.model, item.path))
                 if video.missing_frames:
-                    rows.append(error_row(source, f"decoding stopped after {video.frames_read} of the "
-                                                  f"{video.frame_count} frames the file claims", self.model))
-        except FerkitError as exc:
-            rows.append(error_row(source, str(exc), self.model))
+                    rows.append(error_row(item.source, f"decoding stopped after {video.frames_read} of the "
+                                                       f"{video.frame_count} frames the file claims", self.model,
+                                          item.path))
+        except (FerkitError, OSError) as exc:
+            rows.append(error_row(item.source, _reason(item.source, exc), self.model, item.path))
         return rows
 
-    def _save_annotated(self, source: str, result: ImageResult) -> None:
-        """`<stem>-<8 hex of the source path>.jpg`: unique whichever worker writes it; a file already there (an
-        earlier run's copy of the same input) is never replaced."""
+    def _save_annotated(self, item: Input, result: ImageResult) -> str:
+        """`<stem>-<8 hex of the real path>.<png for a lossless input, else jpg>`, unique whichever worker writes
+        it; a file already there (an earlier run's copy of the same input) is never replaced. Returns its path
+        within the results folder."""
         assert self.annotate_dir is not None
-        tag = hashlib.blake2b(source.encode(), digest_size=4).hexdigest()
-        target = self.annotate_dir / f"{Path(source).stem}-{tag}.jpg"
+        tag = hashlib.blake2b(item.path.encode(), digest_size=4).hexdigest()
+        suffix = ".png" if Path(item.source).suffix.lower() in LOSSLESS_SUFFIXES else ".jpg"
+        target = self.annotate_dir / f"{Path(item.source).stem}-{tag}{suffix}"
         if not target.exists():
             result.save(target)
+        return f"{ANNOTATED_DIR}/{target.name}"
+
+
+
+def _reason(source: str, exc: Exception) -> str:
+    if isinstance(exc, OSError):
+        return f"{source}: cannot read it ({exc.strerror or exc})"
+    return str(exc)

@@ -1,41 +1,47 @@
 """`run()`: a batch job from inputs to one results table, on all local cores or on a Ray cluster, resumable.
 
-The main process streams the inputs, skips those that already have rows in the results folder, hands tasks
-(a chunk of images, or one video) to the engine with a bounded number in flight, and writes the rows of
-finished tasks as atomic part files (`table.PartWriter`). So memory stays bounded whatever the number of
-inputs, and after a crash, SIGKILL or Ctrl-C the same call finishes the job without losing or repeating a
-row: rows still in memory were not yet written, so their inputs are simply analysed again.
+The main process locks the results folder (`folder.ResultsFolder`), refuses a table of another model or
+format, streams the inputs, skips those that already have rows (an input named twice, by any spelling or link,
+is analysed once: inputs are compared by real path), takes the rows of inputs that failed before out of the
+table so that they are analysed again, hands tasks (a chunk of images, or one video) to the engine with a
+bounded number in flight, and writes the rows of finished tasks as atomic part files (`table.PartWriter`). So
+memory stays bounded whatever the number of inputs, and after a crash, SIGKILL, SIGTERM or Ctrl-C the same call
+finishes the job without losing or repeating a row: rows still in memory were not yet written, so their inputs
+are simply analysed again.
 
 Engines:
 - `local` (default): `workers` processes, each with its own Recognizer and ONNX Runtime sessions using
-  cores // workers threads, so that workers x threads = cores; `workers=1` runs in this process.
+  cores // workers threads, so that workers x threads = cores. `workers=1`, or a single image (no folder,
+  video, glob or manifest), runs in this process: a photo is analysed without starting a pool. Workers die
+  with this process, even when it is killed (`worker.py`).
 - `ray`: the same `Analyzer` as a Ray Data callable class in `map_batches`, an actor pool of `workers`
   actors with `num_cpus` (and `num_gpus`) each; videos go one per task.
 """
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import sys
 import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
+from ferkit.batch import worker
 from ferkit.batch.analyze import Analyzer, model_tag
-from ferkit.batch.inputs import Input, count_inputs, iter_inputs
-from ferkit.batch.table import SUFFIX, DoneInputs, Format, ModelTag, PartWriter
+from ferkit.batch.folder import ResultsFolder
+from ferkit.batch.inputs import MANIFEST_SUFFIXES, Input, count_inputs, iter_inputs, kind_of
+from ferkit.batch.table import DoneInputs, Format, ModelTag, PartWriter, drop_inputs, input_key
 from ferkit.config_fields import check_bounds, option
-from ferkit.errors import ConfigError
 from ferkit.inference.config import RecognizerConfig
+from ferkit.inference.pipeline import Recognizer
 from ferkit.inference.runtime import set_default_threads
-
-TABLE_DIR = "predictions"  # the results folder's table (part files that pyarrow.dataset reads as one table)
-ANNOTATED_DIR = "annotated"
 
 
 @dataclass(frozen=True)
@@ -62,11 +68,14 @@ class BatchConfig:
 
 @dataclass
 class BatchSummary:
-    """What a run did: inputs analysed now, skipped as already done, failed (error rows), and rows written."""
+    """What a run did: inputs analysed now, skipped as already done, named more than once (analysed once),
+    failed (error rows; `retried` of them had failed in an earlier run too), and rows written."""
 
     analysed: int = 0
     skipped: int = 0
+    repeated: int = 0
     failed: int = 0
+    retried: int = 0
     rows: int = 0
     failures: list[str] = field(default_factory=list)  # the first few "input: reason" lines, for the user
     table: Path | None = None
@@ -79,63 +88,93 @@ def run(sources: Iterable[str], recognizer: RecognizerConfig, out: Path | None, 
     Args:
         sources: files, folders, glob patterns and manifests (see `ferkit.batch.inputs`).
         recognizer: how each worker builds its Recognizer.
-        out: results folder: the table goes to `out/predictions/` (resumed if already there), annotated
-            copies to `out/annotated/`. None streams the rows as JSON lines to `stream` instead.
+        out: results folder (`ResultsFolder`): the table goes to `out/predictions/` (resumed if already there,
+            inputs that failed there analysed again), annotated copies to `out/annotated/`. None streams the rows
+            as JSON lines to `stream` instead.
         cfg: engine and table settings.
         stream: where rows go when `out` is None (default stdout).
         progress: a progress bar with rate and ETA on stderr (shown only when stderr is a terminal).
+
+    Raises:
+        ConfigError: `out` is being written by another run, or holds a table of another format or model.
     """
     sources = list(sources)
-    tag = _model_tag(recognizer)
-    if out is None:
+    in_process = cfg.engine == "local" and (_workers(cfg) == 1 or _single_image(sources))
+    if in_process:
+        set_default_threads(None)
+    here = recognizer.build() if in_process else None  # the model is loaded once, here, not again for the tag
+    tag = _model_tag(recognizer, here)
+    folder = ResultsFolder(out) if out is not None else None
+    with folder.locked() if folder is not None else nullcontext():
+        return _run_locked(sources, recognizer, here, tag, folder, cfg, stream, progress)
+
+
+def _run_locked(sources: list[str], recognizer: RecognizerConfig, here: Recognizer | None, tag: ModelTag,
+                folder: ResultsFolder | None, cfg: BatchConfig, stream: TextIO | None,
+                progress: bool) -> BatchSummary:
+    summary = BatchSummary(table=folder.table if folder is not None else None)
+    if folder is None:
         sink: _Sink = _StreamSink(stream or sys.stdout)
         done = DoneInputs()
         annotate_dir = None
     else:
-        table = out / TABLE_DIR
-        _refuse_other_format(table, cfg.format)
-        done = DoneInputs.scan(table, cfg.format)
-        sink = _PartSink(PartWriter(table, cfg.format, tag.classes), cfg.part_rows)
-        annotate_dir = out / ANNOTATED_DIR if cfg.annotate else None
+        folder.check_table(cfg.format, tag)
+        done = DoneInputs.scan(folder.table, cfg.format)
+        summary.retried = len(done.failed)
+        drop_inputs(folder.table, cfg.format, done.failed)
+        sink = _PartSink(PartWriter(folder.table, cfg.format, tag.classes), cfg.part_rows)
+        annotate_dir = folder.annotated if cfg.annotate else None
         if annotate_dir is not None:
             annotate_dir.mkdir(parents=True, exist_ok=True)
-    summary = BatchSummary(table=out / TABLE_DIR if out is not None else None)
     bar = _progress_bar(sources, progress)
     todo = _pending(iter_inputs(sources), done, summary, bar)
-    engine = _ray_engine if cfg.engine == "ray" else _local_engine
     try:
-        for items, rows in engine(todo, recognizer, tag, annotate_dir, cfg):
+        if here is not None:
+            rows_of = _in_process(todo, Analyzer(here, tag, annotate_dir), cfg)
+        elif cfg.engine == "ray":
+            rows_of = _ray_engine(todo, recognizer, tag, annotate_dir, cfg)
+        else:
+            rows_of = _local_engine(todo, recognizer, tag, annotate_dir, cfg)
+        for items, rows in rows_of:
             sink.add(rows)
             _count(summary, items, rows)
             bar.update(len(items))
     finally:
-        sink.close()  # rows of finished tasks reach disk, also on Ctrl-C
+        sink.close()  # rows of finished tasks reach disk, also on Ctrl-C and SIGTERM
         bar.close()
     summary.rows = sink.rows
     return summary
 
 
-def _refuse_other_format(table: Path, fmt: Format) -> None:
-    """One table, one format: resuming with another `--format` would analyse everything again beside it."""
-    for other, suffix in SUFFIX.items():
-        if other != fmt and table.is_dir() and any(table.glob(f"part-*{suffix}")):
-            raise ConfigError(f"{table} holds {other} parts: resume with --format {other}, or choose another --out")
+def _single_image(sources: list[str]) -> bool:
+    """One image file, which one process analyses faster than a pool of them could start."""
+    if len(sources) != 1 or glob.has_magic(sources[0]):
+        return False
+    path = Path(sources[0])
+    return path.is_file() and path.suffix.lower() not in MANIFEST_SUFFIXES and kind_of(sources[0]) == "image"
 
 
-def _model_tag(recognizer: RecognizerConfig) -> ModelTag:
+def _model_tag(recognizer: RecognizerConfig, built: Recognizer | None) -> ModelTag:
     """Read once here, from the classifier alone (the workers build their own Recognizers)."""
     from ferkit.inference.classify import load_classifier
 
-    classifier = load_classifier(recognizer.model)
+    classifier = built.classifier if built is not None else load_classifier(recognizer.model)
     return model_tag(recognizer.model, classifier.info().get("source"), classifier.classes)
 
 
 def _pending(items: Iterator[Input], done: DoneInputs, summary: BatchSummary, bar: Any) -> Iterator[Input]:
+    """The inputs still to analyse: not done, and not named before in this run (by real path)."""
+    seen: set[int] = set()  # keys of this run's inputs: 8-byte ints, not path strings
     for item in items:
-        if item.source in done:
-            summary.skipped += 1
+        key = input_key(item.path)
+        if item.path in done or key in seen:
+            if key in seen:
+                summary.repeated += 1
+            else:
+                summary.skipped += 1
             bar.update(1)
             continue
+        seen.add(key)
         yield item
 
 
@@ -170,45 +209,33 @@ def _workers(cfg: BatchConfig) -> int:
     return cfg.workers or os.cpu_count() or 1
 
 
+def _in_process(items: Iterator[Input], analyzer: Analyzer, cfg: BatchConfig) -> Iterator[tuple[list[Input], list]]:
+    for task in _tasks(items, cfg.chunk):
+        yield task, analyzer(task)
+
+
 def _local_engine(items: Iterator[Input], recognizer: RecognizerConfig, tag: ModelTag, annotate_dir: Path | None,
                   cfg: BatchConfig) -> Iterator[tuple[list[Input], list[dict[str, Any]]]]:
     workers = _workers(cfg)
     threads = max(1, (os.cpu_count() or 1) // workers)
-    if workers == 1:
-        _init_worker(recognizer, tag, annotate_dir, threads)
-        for task in _tasks(items, cfg.chunk):
-            yield task, _run_task(task)
-        return
     # spawn, not fork: the parent may hold ONNX Runtime and OpenCV thread pools, which do not survive a fork.
-    with ProcessPoolExecutor(workers, get_context("spawn"), _init_worker,
-                             (recognizer, tag, annotate_dir, threads)) as pool:
-        in_flight: dict[Future, list[Input]] = {}
-        tasks = _tasks(items, cfg.chunk)
-        for task in tasks:
-            in_flight[pool.submit(_run_task, task)] = task
+    pool = ProcessPoolExecutor(workers, get_context("spawn"), worker.start,
+                               (os.getpid(), recognizer, tag, annotate_dir, threads))
+    in_flight: dict[Future, list[Input]] = {}
+    try:
+        for task in _tasks(items, cfg.chunk):
+            in_flight[pool.submit(worker.run_task, task)] = task
             if len(in_flight) >= 2 * workers:  # bounded: never more than two tasks per worker queued
                 yield from _finished(in_flight, wait(in_flight, return_when=FIRST_COMPLETED).done)
         while in_flight:
             yield from _finished(in_flight, wait(in_flight, return_when=FIRST_COMPLETED).done)
+    finally:  # interrupted or failed: queued tasks are dropped, not run (their inputs are not in the table)
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _finished(in_flight: dict[Future, list[Input]], done: set[Future]) -> Iterator[tuple[list[Input], list]]:
     for future in done:
         yield in_flight.pop(future), future.result()
-
-
-_analyzer: Analyzer | None = None  # one per worker process
-
-
-def _init_worker(recognizer: RecognizerConfig, tag: ModelTag, annotate_dir: Path | None, threads: int) -> None:
-    global _analyzer
-    set_default_threads(threads)
-    _analyzer = Analyzer(recognizer.build(), tag, annotate_dir)
-
-
-def _run_task(task: list[Input]) -> list[dict[str, Any]]:
-    assert _analyzer is not None, "worker not initialised"
-    return _analyzer(task)
 
 
 def _ray_engine(items: Iterator[Input], recognizer: RecognizerConfig, tag: ModelTag, annotate_dir: Path | None,

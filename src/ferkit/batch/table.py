@@ -1,12 +1,15 @@
 """The results table of a batch run: its rows, its columns, and the files it is written to.
 
-One row per face, with the input, the frame index and time (videos), the track id, the box, the five
-landmarks, the label, one probability column per class and the model's name and version. An input with no
-face gets one row with `status="no_face"`, an input that failed one row with `status="error"` and the reason,
+One row per face, with the input as named and its resolved real path, the frame index and time (videos), the
+track id, the box, the five landmarks, the label, one probability column per class, the model's name and
+version, and the annotated copy's path within the results folder (with `--annotate`). An input with no face
+gets one row with `status="no_face"`, an input that failed one row with `status="error"` and the reason,
 so that none is dropped silently and every finished input has at least one row.
 
 Rows reach disk in *parts*, each written to a temporary name and renamed when complete, so a killed run leaves
-only whole parts; the `input` column of the parts on disk is the record of what is done (`DoneInputs`).
+only whole parts; the `path` column of the parts on disk is the record of what is done (`DoneInputs`). An input
+with an `error` row is not done: `DoneInputs.scan` names it, and `drop_inputs` takes its rows out (each part
+rewritten whole), so that a rerun analyses it again and its new rows replace the old ones.
 """
 
 from __future__ import annotations
@@ -43,15 +46,18 @@ class ModelTag:
 
 def columns(classes: Sequence[str]) -> list[str]:
     """The table's columns, in order."""
-    return ["input", "frame", "time_s", "status", "error", "width", "height", "track_id", "x", "y", "w", "h",
+    return ["input", "path", "frame", "time_s", "status", "error", "width", "height", "track_id", "x", "y", "w", "h",
             "score", *(f"landmark_{i}" for i in range(LANDMARKS)), "label", *(f"prob_{c}" for c in classes),
-            "model", "model_version"]
+            "model", "model_version", "annotated"]
 
 
-def face_rows(source: str, result: ImageResult, model: ModelTag) -> list[dict[str, Any]]:
-    """The rows of one image or video frame (`source` names its input): one per face, or one `no_face` row."""
+def face_rows(source: str, result: ImageResult, model: ModelTag, path: str | None = None,
+              annotated: str | None = None) -> list[dict[str, Any]]:
+    """The rows of one image or video frame (`source` names its input, `path` its real path, default the
+    source's): one per face, or one `no_face` row; `annotated` names its annotated copy."""
     time_s = None if result.time_s is None else round(result.time_s, 4)
-    base = {"input": source, "frame": result.frame, "time_s": time_s, "width": result.width, "height": result.height}
+    base = {"input": source, "path": path or os.path.realpath(source), "frame": result.frame, "time_s": time_s,
+            "width": result.width, "height": result.height, "annotated": annotated}
     if not result.faces:
         return [_row(model, **base, status="no_face")]
     rows = []
@@ -64,9 +70,9 @@ def face_rows(source: str, result: ImageResult, model: ModelTag) -> list[dict[st
     return rows
 
 
-def error_row(source: str, reason: str, model: ModelTag) -> dict[str, Any]:
+def error_row(source: str, reason: str, model: ModelTag, path: str | None = None) -> dict[str, Any]:
     """The one row of an input that could not be analysed."""
-    return _row(model, input=source, status="error", error=reason)
+    return _row(model, input=source, path=path or os.path.realpath(source), status="error", error=reason)
 
 
 def _row(model: ModelTag, **values: Any) -> dict[str, Any]:
@@ -78,9 +84,10 @@ def _row(model: ModelTag, **values: Any) -> dict[str, Any]:
 def _schema(classes: Sequence[str]) -> Any:
     import pyarrow as pa
 
-    types = {"input": pa.string(), "frame": pa.int64(), "time_s": pa.float64(), "status": pa.string(),
-             "error": pa.string(), "width": pa.int32(), "height": pa.int32(), "track_id": pa.int64(),
-             "label": pa.string(), "model": pa.string(), "model_version": pa.string()}
+    types = {"input": pa.string(), "path": pa.string(), "frame": pa.int64(), "time_s": pa.float64(),
+             "status": pa.string(), "error": pa.string(), "width": pa.int32(), "height": pa.int32(),
+             "track_id": pa.int64(),
+             "label": pa.string(), "model": pa.string(), "model_version": pa.string(), "annotated": pa.string()}
     return pa.schema([(name, types.get(name, pa.float32())) for name in columns(classes)])
 
 
@@ -127,38 +134,110 @@ class PartWriter:
         return path
 
 
-def _key(source: str) -> int:
-    return int.from_bytes(hashlib.blake2b(source.encode(), digest_size=8).digest(), "little")
+def input_key(path: str) -> int:
+    """An input's 8-byte identity: a hash of its real path."""
+    return int.from_bytes(hashlib.blake2b(path.encode(), digest_size=8).digest(), "little")
+
+
+def parts(folder: Path, fmt: Format) -> list[Path]:
+    """The complete parts of the table in `folder` (temporary files of a killed writer are hidden)."""
+    return sorted(folder.glob(f"part-*{SUFFIX[fmt]}")) if folder.is_dir() else []
 
 
 class DoneInputs:
-    """The inputs that already have rows in a results folder, as 8-byte hashes of their names (so a million
-    finished inputs take 8 MB, not the hundreds a set of path strings would)."""
+    """The inputs that already have rows in a results folder, as 8-byte hashes of their real paths (so a million
+    finished inputs take 8 MB, not the hundreds a set of path strings would); `failed` holds those of inputs
+    with an `error` row, which are not done."""
 
-    def __init__(self, keys: Iterable[int] = ()) -> None:
-        self._keys = np.unique(np.fromiter(keys, np.uint64))
+    def __init__(self, keys: Iterable[int] = (), failed: Iterable[int] = ()) -> None:
+        self.failed = np.unique(np.fromiter(failed, np.uint64))
+        keys = np.unique(np.fromiter(keys, np.uint64))
+        self._keys = keys[~np.isin(keys, self.failed)]
 
     @classmethod
     def scan(cls, folder: Path, fmt: Format) -> DoneInputs:
-        """Read the `input` column of every complete part in `folder` (temporary files are ignored)."""
-        if not folder.is_dir():
-            return cls()
-        return cls(_key(source) for part in sorted(folder.glob(f"part-*{SUFFIX[fmt]}"))
-                   for source in _inputs_of(part, fmt))
+        """Read the `path` and `status` columns of every complete part in `folder`."""
+        keys, failed = [], []
+        for part in parts(folder, fmt):
+            for path, status in _paths_of(part, fmt):
+                (failed if status == "error" else keys).append(input_key(path))
+        return cls(keys, failed)
 
     def __len__(self) -> int:
         return len(self._keys)
 
-    def __contains__(self, source: str) -> bool:
-        i = np.searchsorted(self._keys, np.uint64(_key(source)))
-        return bool(i < len(self._keys) and self._keys[i] == _key(source))
+    def __contains__(self, path: str) -> bool:
+        """Whether the input whose real path is `path` is done."""
+        i = np.searchsorted(self._keys, np.uint64(input_key(path)))
+        return bool(i < len(self._keys) and self._keys[i] == input_key(path))
 
 
-def _inputs_of(part: Path, fmt: Format) -> Iterable[str]:
+def drop_inputs(folder: Path, fmt: Format, keys: np.ndarray) -> int:
+    """Take every row of the inputs whose keys (`DoneInputs.failed`) are `keys` out of the parts in `folder`,
+    each part rewritten atomically (removed when nothing is left): killed midway, the table holds either an
+    input's old rows or none, and an input without rows is simply analysed again. Returns the rows dropped."""
+    if not len(keys):
+        return 0
+    dropped = 0
+    for part in parts(folder, fmt):
+        paths = [path for path, _ in _paths_of(part, fmt)]
+        gone = np.isin(np.fromiter((input_key(p) for p in paths), np.uint64, len(paths)), keys)
+        if gone.any():
+            _rewrite(part, fmt, ~gone)
+            dropped += int(gone.sum())
+    return dropped
+
+
+def _rewrite(part: Path, fmt: Format, keep: np.ndarray) -> None:
+    if not keep.any():
+        part.unlink()
+        return
+    with atomic_path(part) as tmp:
+        if fmt == "parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            pq.write_table(pq.read_table(part).filter(pa.array(keep)), tmp)
+            return
+        with part.open(newline="") as f:
+            reader = csv.DictReader(f) if fmt == "csv" else None
+            rows = list(reader) if reader is not None else [json.loads(line) for line in f]
+        kept = [row for row, k in zip(rows, keep, strict=True) if k]
+        with tmp.open("w", newline="") as f:
+            if reader is not None:
+                writer = csv.DictWriter(f, list(reader.fieldnames or ()))
+                writer.writeheader()
+                writer.writerows(kept)
+            else:
+                f.writelines(json.dumps(row) + "\n" for row in kept)
+
+
+def table_model(folder: Path, fmt: Format) -> ModelTag | None:
+    """The model whose rows the table in `folder` holds (read from its first part); None for no table yet."""
+    found = parts(folder, fmt)
+    if not found:
+        return None
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
-        return set(pq.read_table(part, columns=["input"]).column("input").to_pylist())
-    with part.open(newline="") as f:
-        rows = csv.DictReader(f) if fmt == "csv" else (json.loads(line) for line in f)
-        return {row["input"] for row in rows}
+        table = pq.read_table(found[0], columns=["model", "model_version"]).slice(0, 1).to_pylist()
+        names, row = pq.read_schema(found[0]).names, table[0] if table else {}
+    else:
+        with found[0].open(newline="") as f:
+            row = next(csv.DictReader(f) if fmt == "csv" else (json.loads(line) for line in f), {})
+        names = list(row)
+    classes = tuple(name.removeprefix("prob_") for name in names if name.startswith("prob_"))
+    return ModelTag(row.get("model") or "", row.get("model_version") or "", classes)
+
+
+def _paths_of(part: Path, fmt: Format) -> list[tuple[str, str]]:
+    """(real path, status) of each row of a part; tables written before the `path` column resolve `input`."""
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        wanted = [c for c in ("input", "path", "status") if c in pq.read_schema(part).names]
+        rows = pq.read_table(part, columns=wanted).to_pylist()
+    else:
+        with part.open(newline="") as f:
+            rows = list(csv.DictReader(f)) if fmt == "csv" else [json.loads(line) for line in f]
+    return [(row.get("path") or os.path.realpath(row["input"]), row.get("status") or "") for row in rows]

@@ -6,7 +6,9 @@ in atomic parts, so running the same command again after a crash or Ctrl-C skips
 `--jsonl FILE`). Work is spread over all cores (`--workers`), or over a Ray cluster (`--engine ray`).
 
 Exit 0 when every input was analysed; otherwise the failed inputs (each also a row with its reason) are named
-and the exit code is 2. Output paths are checked before the first input (see `ferkit.apps.outputs`).
+and the exit code is 2. A rerun analyses the inputs that failed before again, so its exit code tells the state
+of the whole table. SIGTERM stops a run as Ctrl-C does: the rows of finished tasks are written, and the exit
+code is 130. Output paths are checked before the first input (see `ferkit.apps.outputs`).
 
 `PredictConfig` nests the recognizer options (`ferkit.inference.config.RecognizerConfig`, also nested by `ferkit
 video`, `ferkit webcam` and `ferkit serve`) and the batch options (`ferkit.batch.BatchConfig`).
@@ -15,7 +17,9 @@ video`, `ferkit webcam` and `ferkit serve`) and the batch options (`ferkit.batch
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -64,17 +68,38 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--annotate needs --out (the annotated copies go to OUT/annotated/)")
     if cfg.jsonl is not None:
         check_output_file(cfg.jsonl, "--jsonl", [Path(s) for s in sources])
-    with _rows_stream(cfg.jsonl) as stream:
+    with _rows_stream(cfg.jsonl) as stream, _terminate_as_interrupt():
         summary = run_batch(sources, cfg.recognizer, cfg.out, batch, stream, cfg.progress)
     done = f"{summary.analysed} input(s) analysed, {summary.rows} row(s)"
+    if summary.retried:
+        done += f"; {summary.retried} that had failed before analysed again"
     if summary.skipped:
         done += f"; {summary.skipped} skipped, already in the table"
+    if summary.repeated:
+        done += f"; {summary.repeated} named more than once, analysed once"
     where = f" -> {summary.table} ({batch.format})" if summary.table is not None else ""
     print(f"ferkit predict: {done}{where}", file=sys.stderr)
     if summary.failed:
         raise ImageReadError(f"{summary.failed} input(s) failed (each has a row with status 'error'): "
                              + "; ".join(summary.failures))
     return 0
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt, as Ctrl-C does, so the run writes what it finished before it ends."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @contextmanager
