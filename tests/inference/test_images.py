@@ -56,7 +56,7 @@ def test_pil_32_bit_integer_and_float_images_are_read_by_their_value_range():
 @pytest.mark.parametrize("array, found", [
     (np.full((4, 4), -0.5), r"-0.5\.\.-0.5; expected 0\.\.1 or 0\.\.255"),
     (np.full((4, 4), 300.0), r"300.0\.\.300.0"),
-    (np.array([[0.2, np.nan]]), "nan"),
+    (np.array([[0.2, np.nan]]), "NaN"),
     (np.full((4, 4), 70_000, np.int64), r"70000\.\.70000; expected 0\.\.255 or 0\.\.65535"),
     (np.full((4, 4), -1, np.int16), "-1"),
 ])
@@ -127,3 +127,32 @@ def test_jpeg_exif_orientation_is_applied(tmp_path: Path):
     exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
     Image.fromarray(np.zeros((20, 40, 3), np.uint8)).save(tmp_path / "phone.jpg", exif=exif)
     assert load_image(tmp_path / "phone.jpg").shape == (40, 20, 3)
+
+
+def test_a_uint16_array_of_8_bit_values_reads_as_the_8_bit_image():
+    """`img.astype(np.uint16)` once gave a black image and so "no faces": every integer dtype has one rule."""
+    assert np.array_equal(load_image(BGR.astype(np.uint16)), BGR)
+    assert np.array_equal(load_image(BGR.astype(np.uint16) << 8), BGR)  # a 16-bit image is still scaled
+    photo = load_image(sample_image_path())
+    assert np.array_equal(load_image(photo.astype(np.uint16)), photo)
+
+
+def test_a_pil_16_bit_image_of_8_bit_values_reads_as_the_8_bit_image():
+    pil = Image.fromarray(BGR[:, :, 0].astype(np.uint16))
+    assert pil.mode.startswith("I;16") and np.array_equal(load_image(pil)[:, :, 0], BGR[:, :, 0])
+
+
+@pytest.mark.parametrize("value, named", [(np.nan, "NaN"), (np.inf, "infinite"), (-np.inf, "infinite")])
+def test_nan_and_infinite_values_are_named_as_such(value, named):
+    with pytest.raises(ImageReadError, match=rf"float64 image holds {named} values"):
+        load_image(np.array([[0.2, value]]))
+
+
+def test_a_pil_image_whose_pixels_cannot_be_decoded_is_one_clear_error():
+    import io
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(buffer, "PNG")
+    truncated = Image.open(io.BytesIO(buffer.getvalue()[:200]))  # the header reads; the pixels do not
+    with pytest.raises(ImageReadError, match=r"^PIL image: cannot be read \(.*\)$"):
+        load_image(truncated)

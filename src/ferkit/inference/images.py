@@ -55,14 +55,26 @@ def _read_with_pillow(path: Path) -> np.ndarray:
 
 
 def pil_to_bgr(image: Any) -> np.ndarray:
-    """A PIL image (any mode: L, RGB, RGBA, P, I;16, ...) as BGR uint8."""
-    if image.mode.startswith("I;16"):
-        return to_bgr(np.array(image, dtype=np.uint16))
-    if image.mode in ("I", "F"):  # 32-bit integer or float pixels: read by their value range (`to_bgr`)
-        return to_bgr(np.asarray(image))
-    if image.mode not in ("L", "RGB", "RGBA"):
-        image = image.convert("RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB")
-    return to_bgr(np.asarray(image), color="rgb")
+    """A PIL image (any mode: L, RGB, RGBA, P, I;16, ...) as BGR uint8; pixels wider than 8 bits are read by
+    their value range (`to_uint8`).
+
+    Raises:
+        ImageReadError: Pillow cannot decode the image's pixels (a truncated or closed file), in one line.
+    """
+    try:
+        if image.mode.startswith("I;16"):
+            return to_bgr(np.array(image, dtype=np.uint16))
+        if image.mode in ("I", "F"):  # 32-bit integer or float pixels
+            return to_bgr(np.asarray(image))
+        if image.mode not in ("L", "RGB", "RGBA"):
+            image = image.convert("RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB")
+        return to_bgr(np.asarray(image), color="rgb")
+    except ImageReadError:
+        raise
+    except Exception as exc:  # Pillow raises OSError, ValueError, SyntaxError, ... on pixels it cannot decode
+        name = getattr(image, "filename", "") or "PIL image"
+        reason = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
+        raise ImageReadError(f"{name}: cannot be read ({reason})") from exc
 
 
 def to_bgr(image: np.ndarray, color: ColorOrder = "bgr") -> np.ndarray:

@@ -39,23 +39,22 @@ class PreprocessConfig:
 def to_uint8(image: np.ndarray) -> np.ndarray:
     """`image` as uint8 with its layout unchanged; a trailing single channel is dropped (`HxWx1` -> `HxW`).
 
-    Values are read by one rule, so that no range turns silently into a white or black image (and "no faces"):
-    - uint8 as is; uint16 is 16-bit, scaled by 1/256;
-    - other integer types (int32 from PIL's 'I' mode, int64 from Python lists): 0..255 as 8-bit, else
-      0..65535 as 16-bit;
+    Values are read by one rule for every dtype, so that no range turns silently into a white or black image
+    (and "no faces"):
+    - uint8 as is;
+    - any other integer type (uint16, PIL's 'I;16' and 'I', int64 from Python lists): all values within 0..255
+      are 8-bit as they are (`img.astype(np.uint16)`), otherwise 0..65535 is 16-bit, scaled by 1/256;
     - float: all values within 0..1 are scaled by 255; otherwise 0..255 is taken as is (`img.astype(float)`).
 
     Raises:
-        ImageReadError: empty arrays, boolean or complex dtypes, and values outside those ranges (negative,
-            NaN or infinite, above 65535 or 255.0), naming the range found.
+        ImageReadError: empty arrays, boolean or complex dtypes, NaN or infinite values (named as such), and
+            values outside those ranges (negative, above 65535 or 255.0), naming the range found.
     """
     if not isinstance(image, np.ndarray):
         raise TypeError(f"expected a numpy array, got {type(image).__name__}")
     if image.size == 0:
         raise ImageReadError(f"empty image array (shape {image.shape})")
-    if image.dtype == np.uint16:
-        image = (image >> 8).astype(np.uint8)
-    elif image.dtype != np.uint8:
+    if image.dtype != np.uint8:
         image = _rescale(image)
     return image[:, :, 0] if image.ndim == 3 and image.shape[2] == 1 else image
 
@@ -65,10 +64,14 @@ def _rescale(image: np.ndarray) -> np.ndarray:
     is_int = np.issubdtype(image.dtype, np.integer)
     if not (is_int or np.issubdtype(image.dtype, np.floating)):
         raise ImageReadError(f"unsupported image dtype {image.dtype} (expected integers or floats)")
+    if not is_int and not np.isfinite(image).all():
+        found = " and ".join(kind for kind, test in (("NaN", np.isnan), ("infinite", np.isinf)) if test(image).any())
+        raise ImageReadError(f"{image.dtype} image holds {found} values; expected finite values within 0..1 or "
+                             "0..255")
     low, high = image.min(), image.max()
     if is_int and low >= 0 and high <= 65535:
         return (image if high <= 255 else image >> 8).astype(np.uint8)
-    if not is_int and np.isfinite(low) and np.isfinite(high) and low >= 0 and high <= 255:
+    if not is_int and low >= 0 and high <= 255:
         scale = 255.0 if high <= 1.0 else 1.0
         return np.clip(image * scale + 0.5, 0, 255).astype(np.uint8)
     expected = "0..255 or 0..65535" if is_int else "0..1 or 0..255"
