@@ -1,8 +1,10 @@
-"""Shared test options: slow tests run only with --runslow; ../shared is found from the repo root."""
+"""Shared test options: slow tests run only with --runslow; ../shared is found from the repo root; ferkit's cache
+is a temporary folder of the session, so tests write only under temporary folders, never into ~/.cache/ferkit."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def ferkit_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """$FERKIT_CACHE for every test and the processes it starts (data sets are decoded once per session)."""
+    with pytest.MonkeyPatch.context() as patch:
+        path = tmp_path_factory.mktemp("ferkit-cache")
+        patch.setenv("FERKIT_CACHE", str(path))
+        yield path
 
 
 @pytest.fixture(scope="session")

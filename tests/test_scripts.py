@@ -113,3 +113,25 @@ def test_device_script_trains_every_candidate_and_packs_each_for_the_way_back(tm
     assert not any("checkpoints" in f for files in packed.values() for f in files)  # too big to come back
     failed = packed["vgg_slim-sgd.tar.gz"]  # a failed run still brings back its log, saying how it ended
     assert "vgg_slim-sgd/vgg_slim-sgd.log" in failed and "vgg_slim-sgd/model.pt" not in failed
+
+
+def test_the_test_script_sets_up_a_fresh_clone_then_only_after_a_change(tmp_path: Path) -> None:
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "test.sh").write_text((SCRIPTS / "test.sh").read_text())
+    for name, venv in (("setup.sh", True), ("install_browser.sh", False)):  # stand-ins that log their call
+        make = "mkdir -p .venv/bin; for t in python ruff lint-imports; do printf '#!/bin/sh\\n' > .venv/bin/$t; " \
+               "chmod +x .venv/bin/$t; done\n" if venv else ""
+        (tmp_path / "scripts" / name).write_text(f"{make}echo {name} >> calls.log\n")
+    (tmp_path / "pyproject.toml").write_text("[project]\n")
+
+    def calls() -> list[str]:
+        subprocess.run(["bash", "scripts/test.sh"], cwd=tmp_path, check=True, capture_output=True, timeout=30)
+        log = tmp_path / "calls.log"
+        found = log.read_text().split() if log.exists() else []
+        log.unlink(missing_ok=True)
+        return found
+
+    assert calls() == ["setup.sh", "install_browser.sh"]  # a fresh clone: no .venv
+    assert calls() == []  # set up, nothing changed
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    assert calls() == ["setup.sh", "install_browser.sh"]

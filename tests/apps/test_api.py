@@ -392,6 +392,22 @@ def test_api_key_missing_is_401_and_wrong_is_403(make_client, jpeg_bytes):
     assert client.get("/").status_code == 200
 
 
+def test_a_non_ascii_api_key_matches_its_utf8_header(make_client, jpeg_bytes):
+    client = make_client(ServeConfig(workers=1, api_key="clé-секрет"))
+    headers = {"content-type": "image/jpeg", "x-api-key": "clé-секрет".encode()}
+    assert client.post("/v1/predict", content=jpeg_bytes, headers=headers).status_code == 200
+    _assert_error(client.get("/v1/models", headers={"x-api-key": b"cle"}), 403, "invalid_api_key")
+
+
+def test_options_on_a_post_route_names_post_and_each_error_code_is_in_the_openapi_description(make_client):
+    client = make_client()
+    answer = client.options("/v1/predict")
+    assert (answer.status_code, answer.headers["allow"]) == (405, "POST")
+    described = client.get("/openapi.json").json()["paths"]["/v1/predict"]["post"]["responses"]["422"]
+    refused = client.post("/v1/predict", content=b"these bytes are no image", headers={"content-type": "image/jpeg"})
+    assert refused.status_code == 422 and refused.json()["code"] in described["description"]
+
+
 def test_cors_is_closed_by_default(make_client):
     response = make_client().get("/v1/models", headers={"origin": "https://elsewhere.example"})
     assert "access-control-allow-origin" not in response.headers

@@ -34,6 +34,9 @@ def annotate(image_bgr: np.ndarray, predictions: Sequence[FacePrediction], capti
     out = image_bgr.copy()
     scale = max(0.4, max(out.shape[:2]) / 1200)  # text size that stays legible from thumbnails to 4K
     thickness = max(1, round(scale * 2))
+    if probabilities:  # first: no face's panel ever covers a box or a label
+        for face in predictions:
+            _bars(out, face, scale)
     for face in predictions:
         x, y, w, h = face.box.to_list()
         color = _color(face)
@@ -43,8 +46,6 @@ def annotate(image_bgr: np.ndarray, predictions: Sequence[FacePrediction], capti
                 cv2.circle(out, (round(float(px)), round(float(py))), thickness + 1, color, -1)
         prefix = f"#{face.track_id} " if face.track_id is not None else ""
         _label(out, f"{prefix}{face.label} {face.confidence:.2f}", (x, y), color, scale, thickness)
-        if probabilities:
-            _bars(out, face, (x + w + 4, y), scale)
     if caption:
         _label(out, caption, (0, 0), (0, 0, 0), scale, thickness, below=True)
     return out
@@ -60,19 +61,29 @@ def _label(image: np.ndarray, text: str, corner: tuple[int, int], color: tuple[i
     cv2.putText(image, text, (x + 2, top + th + 2), _FONT, scale, (255, 255, 255), thickness, cv2.LINE_AA)
 
 
-def _bars(image: np.ndarray, face: FacePrediction, origin: tuple[int, int], scale: float) -> None:
-    """One row per class beside the box: name and a bar as long as its probability (left of the box if needed)."""
+def _bars(image: np.ndarray, face: FacePrediction, scale: float) -> None:
+    """One row per class, a name and a bar as long as its probability, beside the box: right of it, else left,
+    else below. Where none has room (a face filling a small image) the panel is half transparent, so the face
+    still shows through it."""
     row_h = round(18 * scale / 0.5)
     bar_w = round(60 * scale / 0.5)
     text_scale = scale * 0.8
     name_w = max(cv2.getTextSize(name, _FONT, text_scale, 1)[0][0] for name in face.probabilities)
-    x, y = origin
-    if x + name_w + bar_w + 8 > image.shape[1]:
-        x = max(0, round(face.box.x) - name_w - bar_w - 12)
+    width, height = name_w + bar_w + 8, row_h * len(face.probabilities)
+    box_x, box_y, box_w, box_h = face.box.to_list()
+    rows, cols = image.shape[:2]
+    beside_y = max(0, min(box_y, rows - height))
+    spots = [(box_x + box_w + 4, beside_y), (box_x - width - 4, beside_y),
+             (max(0, min(box_x, cols - width)), box_y + box_h + 4)]
+    fits = [(x, y) for x, y in spots if x >= 0 and y >= 0 and x + width <= cols and y + height <= rows]
+    x, y = fits[0] if fits else (max(0, min(spots[0][0], cols - width)), beside_y)
+    panel = image if fits else image.copy()
     for i, (name, p) in enumerate(face.probabilities.items()):
         top = y + i * row_h
-        cv2.rectangle(image, (x, top), (x + name_w + bar_w + 8, top + row_h), (0, 0, 0), -1)
-        cv2.putText(image, name, (x + 2, top + row_h - 5), _FONT, text_scale, (255, 255, 255), 1, cv2.LINE_AA)
+        cv2.rectangle(panel, (x, top), (x + width, top + row_h), (0, 0, 0), -1)
+        cv2.putText(panel, name, (x + 2, top + row_h - 5), _FONT, text_scale, (255, 255, 255), 1, cv2.LINE_AA)
         bar_x = x + name_w + 6
-        cv2.rectangle(image, (bar_x, top + 3), (bar_x + round(bar_w * p), top + row_h - 3),
+        cv2.rectangle(panel, (bar_x, top + 3), (bar_x + round(bar_w * p), top + row_h - 3),
                       _PALETTE[i % len(_PALETTE)], -1)
+    if not fits:
+        cv2.addWeighted(panel, 0.5, image, 0.5, 0, dst=image)

@@ -20,6 +20,8 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.routing import Match, Mount
+from starlette.types import Scope
 
 from ferkit import __version__
 from ferkit.apps.service.config import ServeConfig
@@ -47,18 +49,23 @@ SINGLE_FIELD = "image"
 BATCH_FIELD = "images"
 
 _BINARY = {"type": "string", "format": "binary"}
+# Each error status of the API, what it means, and the `code`s of its answers (ErrorResponse).
 _ERRORS = {
-    status: {"model": ErrorResponse, "description": description}
-    for status, description in {
-        400: "malformed multipart body",
-        401: "API key missing",
-        403: "API key not valid",
-        408: "the upload took longer than the request timeout",
-        413: "upload too large, too many pixels or too many images",
-        415: "missing or wrong Content-Type",
-        422: "not an image, undecodable image, or an invalid query option",
-        503: "server busy (see Retry-After)",
-        504: "no result within the request timeout",
+    status: {"model": ErrorResponse, "description": f"{description}; code: {', '.join(codes)}"}
+    for status, (description, codes) in {
+        400: ("malformed multipart body, or the client went away", ("bad_multipart", "client_disconnected")),
+        401: ("API key missing", ("missing_api_key",)),
+        403: ("API key not valid", ("invalid_api_key",)),
+        408: ("the upload took longer than the request timeout", ("upload_timeout",)),
+        413: ("upload too large, too many pixels or too many images",
+              ("payload_too_large", "too_many_pixels", "too_many_images")),
+        415: ("missing or wrong Content-Type", ("unsupported_media_type",)),
+        422: ("bytes that are not an image, an empty or undecodable image, a missing or extra image part, an "
+              "image the recognizer rejects, or an invalid query option",
+              ("not_an_image", "empty_image", "undecodable_image", "missing_image", "too_many_images",
+               "unprocessable_image", "invalid_parameter")),
+        503: ("server busy (see Retry-After)", ("busy",)),
+        504: ("no result within the request timeout", ("timeout",)),
     }.items()
 }
 
@@ -72,6 +79,16 @@ def _request_body(field: str, many: bool) -> dict:
     if not many:
         content.update({t: {"schema": _BINARY} for t in (*IMAGE_MEDIA_TYPES, GENERIC_BINARY)})
     return {"requestBody": {"required": True, "content": content}}
+
+
+class _PageMount(Mount):
+    """The web page's files, for GET and HEAD only: any other method falls through to the API's routes, so that
+    `OPTIONS /v1/predict` gets 405 with `Allow: POST` from its route, not the page's `Allow: GET, HEAD`."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] == "http" and scope["method"] not in ("GET", "HEAD"):
+            return Match.NONE, {}
+        return super().matches(scope)
 
 
 class PredictOptions:
@@ -140,7 +157,7 @@ def create_app(config: ServeConfig | None = None, recognizer_factory: Recognizer
     app.include_router(_health_router(pool, config))
     app.include_router(_api_router(pool, config), dependencies=protected)
     app.include_router(create_live_router(pool, config))
-    app.mount("/", StaticFiles(directory=_web_dir(), html=True), name="web")
+    app.router.routes.append(_PageMount("/", StaticFiles(directory=_web_dir(), html=True), name="web"))
     if config.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -1,4 +1,8 @@
-"""Optional API key (401 when missing, 403 when wrong) and the origin check of the WebSocket."""
+"""Optional API key (401 when missing, 403 when wrong) and the origin check of the WebSocket.
+
+A key may hold any characters: a client sends it as UTF-8, in the header as in the WebSocket's query. HTTP
+servers hand header bytes over decoded as Latin-1, so the header's value is read back as UTF-8 before it is
+compared; the query is already decoded as UTF-8."""
 
 from __future__ import annotations
 
@@ -32,9 +36,18 @@ def api_key_dependency(expected: str) -> Callable[[str | None], None]:
     """A FastAPI dependency enforcing `expected`; declared through a security scheme so OpenAPI shows it."""
 
     def require_api_key(given: str | None = Security(_header_scheme)) -> None:
-        check_api_key(given, expected)
+        check_api_key(header_text(given) if given else given, expected)
 
     return require_api_key
+
+
+def header_text(value: str) -> str:
+    """A header's value as the client wrote it: its bytes (which the server decoded as Latin-1) read as UTF-8,
+    or as they are when they are not UTF-8."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
 
 
 def is_allowed_origin(connection: HTTPConnection, cors_origins: tuple[str, ...]) -> bool:
