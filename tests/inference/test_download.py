@@ -135,3 +135,19 @@ def test_the_python_api_honours_ferkit_yunet_offline(server: _Server, tiny_onnx:
     assert Recognizer(tiny_onnx).detector.name == "yunet-ort"
     monkeypatch.delenv("FERKIT_YUNET")
     assert Recognizer(tiny_onnx).detector.name == "haar"
+
+
+def test_a_failed_download_names_the_offline_options_and_is_not_retried(server: _Server, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch,
+                                                                        caplog: pytest.LogCaptureFixture):
+    import dataclasses
+
+    monkeypatch.setattr(detect, "YUNET", dataclasses.replace(YUNET, url=server.url + "/missing.onnx"))
+    monkeypatch.delenv("FERKIT_YUNET", raising=False)
+    with caplog.at_level(logging.WARNING):
+        for _ in range(3):  # as each worker, image or frame of one process asks for a detector
+            assert isinstance(create_detector("auto", cache_dir=tmp_path), HaarDetector)
+    assert server.requests == ["/missing.onnx"]
+    assert "--yunet-path (or FERKIT_YUNET)" in caplog.records[0].message
+    with pytest.raises(ModelError, match="cannot download .*--yunet-path"):
+        create_detector("yunet", cache_dir=tmp_path)

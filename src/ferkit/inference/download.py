@@ -1,7 +1,8 @@
 """Fetch model files on first use: download into a cache directory, verify the sha256, then rename into place.
 
 The file only ever appears under its final name once it is complete and verified, so an interrupted or
-corrupted download can never be picked up later.
+corrupted download can never be picked up later. A download that failed is not tried again in the same process
+(offline, every frame or image would otherwise wait for the network again); its error is raised at once.
 """
 
 from __future__ import annotations
@@ -21,21 +22,26 @@ from ferkit.files import atomic_path
 log = logging.getLogger(__name__)
 
 _CHUNK = 1 << 16
+_FAILED: dict[tuple[str, Path], ModelError] = {}  # (url, cache path) -> the error of its failed download
 
 
 @dataclass(frozen=True)
 class RemoteFile:
-    """A file ferkit downloads: where from, what it must hash to, and its name in the cache."""
+    """A file ferkit downloads: where from, what it must hash to, its name in the cache, and how to do without
+    the download (said in every error)."""
 
     url: str
     sha256: str
     filename: str
+    offline: str = ""
 
 
 YUNET = RemoteFile(
     url="https://github.com/opencv/opencv_zoo/raw/main/models/face_detection_yunet/face_detection_yunet_2026may.onnx",
     sha256="ebafce4e3c118d6554634be5c27ab333b4c047a9a8c3faf1d7cf93101c22f0f0",
     filename="face_detection_yunet_2026may.onnx",
+    offline="to run offline, point --yunet-path (or FERKIT_YUNET) at a local copy of "
+            "face_detection_yunet_2026may.onnx",
 )
 
 
@@ -59,7 +65,8 @@ def fetch(remote: RemoteFile, cache_dir: str | Path | None = None, download: boo
         timeout_s: socket timeout of the download.
 
     Raises:
-        ModelError: the file is not cached and cannot be downloaded, or the download fails its checksum.
+        ModelError: the file is not cached and cannot be downloaded (now, or earlier in this process), or the
+            download fails its checksum; the message ends with `remote.offline`.
     """
     cache_dir = Path(cache_dir) if cache_dir is not None else env.cache_dir()
     path = cache_dir / remote.filename
@@ -67,9 +74,16 @@ def fetch(remote: RemoteFile, cache_dir: str | Path | None = None, download: boo
         if sha256_of(path) == remote.sha256:
             return path
         log.warning("%s does not match its sha256; downloading it again", path)
+    hint = f"; {remote.offline}" if remote.offline else ""
     if not download:
-        raise ModelError(f"{remote.filename} is not in {cache_dir} and downloading is disabled")
-    return download_file(remote.url, path, remote.sha256, timeout_s)
+        raise ModelError(f"{remote.filename} is not in {cache_dir} and downloading is disabled{hint}")
+    if (remote.url, path) in _FAILED:
+        raise _FAILED[remote.url, path]
+    try:
+        return download_file(remote.url, path, remote.sha256, timeout_s)
+    except ModelError as exc:
+        _FAILED[remote.url, path] = ModelError(f"{exc}{hint}")
+        raise _FAILED[remote.url, path] from exc
 
 
 def download_file(url: str, path: Path, sha256: str, timeout_s: float = 30.0) -> Path:
