@@ -42,6 +42,13 @@ def test_a_sink_that_cannot_write_says_where(tmp_path: Path):
         VideoSink(tmp_path / "taken" / "out.mp4", fps=10).write(np.zeros((8, 8, 3), np.uint8))
 
 
+@pytest.mark.parametrize("name", ["annotated", "annotated.webm", "annotated.jpg"])
+def test_a_video_name_without_a_video_suffix_is_refused_naming_those_that_work(tmp_path: Path, name: str):
+    with pytest.raises(FerkitError, match=r"must end in one of \.mp4, \.m4v, \.mov, \.avi, \.mkv"):
+        VideoSink(tmp_path / name, fps=10)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_fps_meter_measures_a_rate():
     meter = FpsMeter()
     assert meter.tick() == 0.0

@@ -83,11 +83,24 @@ class VideoSource:
         self.close()
 
 
+# Containers that take OpenCV's MPEG-4 Part 2 stream (checked with opencv-python-headless 4.14): any other
+# suffix (none, .webm, .jpg) makes FFmpeg print its own complaints, or write an image sequence.
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi", ".mkv")
+
+
 class VideoSink:
-    """Writes frames to an `.mp4` (MPEG-4 Part 2, which every OpenCV wheel can encode); sized by the first frame."""
+    """Writes frames to an `.mp4` (MPEG-4 Part 2, which every OpenCV wheel can encode); sized by the first frame.
+
+    Raises:
+        FerkitError: a file name whose suffix is not one of `VIDEO_SUFFIXES`, when the sink is made (before any
+            frame), or a folder where no video can be written.
+    """
 
     def __init__(self, path: str | Path, fps: float) -> None:
         self.path = Path(path)
+        if self.path.suffix.lower() not in VIDEO_SUFFIXES:
+            raise FerkitError(f"{self.path}: a video file name must end in one of {', '.join(VIDEO_SUFFIXES)}, "
+                              f"e.g. {self.path.with_name(self.path.stem + '.mp4')}")
         self.fps = fps
         self._writer: cv2.VideoWriter | None = None
 
