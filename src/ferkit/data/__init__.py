@@ -1,8 +1,9 @@
 """Load a facial-expression data set into train / val / test `FaceArrays`.
 
 `load_dataset(DataConfig(path=...))` reads a fer2013.csv, a Kaggle-layout folder, any class-per-folder
-set or a `.npz` face-array file; normalises label names; keeps the classes asked for; holds out a
-stratified, seeded validation split when the set has none; and caches the decoded faces.
+set, a `.npz` face-array file or FER+'s votes (`ferplus`: labelled by `label_mode` after the cache);
+normalises label names; keeps the classes asked for; holds out a stratified, seeded validation split
+when the set has none; and caches the decoded faces.
 
 Example:
     >>> splits = load_dataset(DataConfig(path=Path("data/fer2013"), cache_dir=Path.home() / ".cache/ferkit/data"))
@@ -24,6 +25,8 @@ from ferkit.data.arrays import FaceArrays
 from ferkit.data.cache import load_cached, save_cached, source_fingerprint
 from ferkit.data.config import DataConfig
 from ferkit.data.fer2013 import read_fer2013_csv
+from ferkit.data.ferplus import is_ferplus_csv, is_ferplus_folder, label_votes, read_ferplus_csv, read_ferplus_folders
+from ferkit.data.ferplus import run_classes as ferplus_run_classes
 from ferkit.data.folders import read_image_folders
 from ferkit.data.labels import accepted_names, normalise_label, resolve_classes
 from ferkit.data.source import UNSPLIT, SourceData
@@ -75,6 +78,10 @@ def _read_selected(cfg: DataConfig, unknown: Unknown = "refuse") -> tuple[dict[s
     if source.skipped:
         logger.warning("%s: skipped %d bad row(s)/file(s) (skip_bad); first: %s",
                        cfg.path, len(source.skipped), "; ".join(source.skipped[:3]))
+    if any(faces.votes is not None for faces in source.splits.values()):  # FER+: the classes are its own
+        source = label_votes(source, cfg.label_mode, cfg.eval_label_mode)
+        classes = resolve_classes(cfg.classes, cfg.extra_classes + ferplus_run_classes(cfg.classes,
+                                                                                       cfg.ferplus_classes))
     if unknown == "refuse":
         for faces in source.splits.values():
             _check_known_classes(cfg, faces, classes)
@@ -125,9 +132,11 @@ def _read_source(cfg: DataConfig) -> SourceData:
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
     if path.is_dir():
-        return read_image_folders(path, cfg.preprocess, cfg.skip_bad)
+        reader = read_ferplus_folders if is_ferplus_folder(path) else read_image_folders
+        return reader(path, cfg.preprocess, cfg.skip_bad)
     if path.suffix.lower() == ".csv":
-        return read_fer2013_csv(path, cfg.preprocess, cfg.skip_bad)
+        reader = read_ferplus_csv if is_ferplus_csv(path) else read_fer2013_csv
+        return reader(path, cfg.preprocess, cfg.skip_bad)
     if path.suffix.lower() == ".npz":
         return _read_npz(path, cfg.preprocess)
     raise DataError(f"{path}: unsupported data source (expected a fer2013-format .csv, a .npz face-array file "
@@ -154,7 +163,10 @@ def _read_source_cached(cfg: DataConfig) -> SourceData:
 
 
 def _check_known_classes(cfg: DataConfig, faces: FaceArrays, classes: tuple[str, ...]) -> None:
-    """Refuse classes outside the canonical seven unless the user listed them in `extra_classes`."""
+    """Refuse classes outside the canonical seven unless the user listed them in `extra_classes`; FER+'s contempt
+    is known, and left out like any class not in `classes`."""
+    if faces.votes is not None:
+        return
     for index, name in enumerate(faces.classes):
         members = np.flatnonzero(faces.labels == index)
         if len(members) and name not in EMOTIONS and name not in classes:

@@ -4,20 +4,35 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from ferkit.config_fields import check_bounds, option, required
 from ferkit.transforms.preprocess import PreprocessConfig
+
+# How FER+ votes become labels and targets (`ferkit.data.ferplus` says what each mode does).
+LabelMode = Literal["majority", "probability", "crossentropy", "multi_target", "plurality"]
+EvalLabelMode = Literal["majority", "plurality"]
 
 
 @dataclass(frozen=True)
 class DataConfig:
     """Where the faces come from, which classes to keep, how to preprocess them and how to split them."""
 
-    path: Path = required("fer2013.csv, Kaggle-layout folder with train/ and test/, any class-per-folder set, or "
-                          ".npz face-array file")
+    path: Path = required("fer2013.csv, Kaggle-layout folder with train/ and test/, any class-per-folder set, "
+                          ".npz face-array file, or FER+ votes: a FERPlus folder (FER2013Train/, FER2013Valid/) or "
+                          "fer2013new.csv beside fer2013.csv")
     classes: tuple[str, ...] = option((), "class subset in output order, e.g. happy,sad,neutral (default: all seven)")
     extra_classes: tuple[str, ...] = option((), "classes outside the canonical seven to keep, e.g. contempt "
                                                 "(appended after the classes)")
+    label_mode: LabelMode = option("majority", "FER+ only: how the training faces' ten votes become targets "
+                                               "(Barsoum et al. 2016): majority, probability (one label drawn "
+                                               "from the votes each step), crossentropy (the vote distribution), "
+                                               "multi_target, or plurality")
+    eval_label_mode: EvalLabelMode = option("majority", "FER+ only: how validation and test faces are labelled: "
+                                                        "majority (the paper's protocol: faces without one are "
+                                                        "left out) or plurality")
+    ferplus_classes: int = option(8, "FER+ only: 8 classes (FER2013's seven, then contempt), or 7 (faces labelled "
+                                     "contempt left out, contempt votes dropped from the targets)", "[7, 8]")
     input_size: int = option(48, "side of the square grayscale face, pixels", "[8, inf)")
     clahe: bool = option(False, "CLAHE contrast equalisation in preprocessing")
     denoise: bool = option(False, "non-local-means denoising in preprocessing (slow)")

@@ -10,14 +10,28 @@ from ferkit.data.arrays import FaceArrays
 def select_classes(faces: FaceArrays, classes: tuple[str, ...]) -> FaceArrays:
     """Keep the faces whose class is in `classes` and relabel them to index `classes` (in that order).
 
-    Classes of `faces` not in `classes` are dropped; classes in `classes` that `faces` lacks get no faces.
+    Classes of `faces` not in `classes` are dropped; classes in `classes` that `faces` lacks get no faces. Votes
+    keep the columns of the kept classes, each face's renormalised to sum to 1 (a class that left takes its share).
     """
     new_index = {name: i for i, name in enumerate(classes)}
     mapping = np.array([new_index.get(name, -1) for name in faces.classes], dtype=np.int64)
     new_labels = mapping[faces.labels] if len(faces) else faces.labels
     keep = np.flatnonzero(new_labels >= 0)
     sources = tuple(faces.sources[i] for i in keep) if faces.sources else ()
-    return FaceArrays(faces.images[keep], new_labels[keep], tuple(classes), sources)
+    votes = _select_votes(faces, keep, classes)
+    return FaceArrays(faces.images[keep], new_labels[keep], tuple(classes), sources, votes)
+
+
+def _select_votes(faces: FaceArrays, keep: np.ndarray, classes: tuple[str, ...]) -> np.ndarray | None:
+    if faces.votes is None:
+        return None
+    old_index = {name: i for i, name in enumerate(faces.classes)}
+    votes = np.zeros((len(keep), len(classes)), dtype=np.float32)
+    for i, name in enumerate(classes):
+        if name in old_index:
+            votes[:, i] = faces.votes[keep, old_index[name]]
+    total = votes.sum(axis=1, keepdims=True)
+    return np.divide(votes, total, out=votes, where=total > 0)
 
 
 def stratified_split(faces: FaceArrays, val_fraction: float, seed: int) -> tuple[FaceArrays, FaceArrays]:

@@ -50,7 +50,8 @@ class AugmentConfig:
 
 @dataclass
 class MixedTargets:
-    """Targets of a mixed batch: loss = lam * loss(y_a) + (1 - lam) * loss(y_b)."""
+    """Targets of a mixed batch (labels `[B]` or distributions `[B, C]`): loss = lam * loss(y_a) + (1 - lam) *
+    loss(y_b)."""
 
     y_a: torch.Tensor
     y_b: torch.Tensor

@@ -7,6 +7,11 @@ Augmentation has one owner, this module, mixup and cutmix included: a training b
 computes the loss. It lives here, not in the LightningModule, because this hook is where each face's view is
 drawn (with the teacher's outputs for it) and where the batch first sits on the device. `distill.py` makes the
 views before training and says in `DistillData.online_augment` what is left to do here.
+
+Targets are drawn here too. A training batch's target is each face's label, or, when FER+ votes train the model
+(`label_mode` crossentropy or multi_target), its vote distribution `[B, C]`, or (`probability`) one label drawn
+from that distribution at each step, as the reference FERPlus reader does. Mixup and cutmix mix distributions as
+they mix labels, so soft targets, mixing, label smoothing and distillation all combine.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 
 from ferkit.data.arrays import FaceArrays
+from ferkit.data.config import LabelMode
 from ferkit.train.augment import AugmentConfig, augment_batch, mix_batch
 from ferkit.transforms.preprocess import to_model_input
 
@@ -61,10 +67,12 @@ class FaceDataModule(L.LightningDataModule):
         weighted_sampler: bool = False,
         teacher_log_probs: np.ndarray | None = None,
         train_views: np.ndarray | None = None,
+        label_mode: LabelMode = "majority",
     ) -> None:
         """`train_views` (uint8 `[V, N, S, S]`, default: the training faces alone) are views of the training
         faces, one drawn per face per step; `teacher_log_probs` (`[N, C]` or `[V, N, C]`) are the teacher's
-        outputs for those views, which travel with the drawn view."""
+        outputs for those views, which travel with the drawn view; `label_mode` says what the training faces'
+        `votes` become (see the module docstring; ignored for faces without votes)."""
         super().__init__()
         views = train.images[None] if train_views is None else train_views
         if views.shape[1:] != train.images.shape:
@@ -79,6 +87,7 @@ class FaceDataModule(L.LightningDataModule):
         self.train_set, self.val_set, self.train_views = train, val, views
         self.batch_size, self.augment, self.weighted_sampler = batch_size, augment, weighted_sampler
         self.teacher_log_probs = teacher_log_probs
+        self.label_mode = label_mode if train.votes is not None else "majority"
         self._on_device: dict[tuple[str, torch.device], torch.Tensor] = {}
 
     def train_dataloader(self) -> DataLoader:
@@ -97,20 +106,29 @@ class FaceDataModule(L.LightningDataModule):
         """The training views, validation images or teacher's log-probabilities, on `device`, copied there once."""
         key = (which, device)
         if key not in self._on_device:
-            array = {"train": self.train_views, "val": self.val_set.images, "teacher": self.teacher_log_probs}[which]
+            array = {"train": self.train_views, "val": self.val_set.images, "teacher": self.teacher_log_probs,
+                     "votes": self.train_set.votes}[which]
             self._on_device[key] = torch.from_numpy(array).to(device)
         return self._on_device[key]
 
+    def _targets(self, index: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """The training targets of the faces at `index`: labels (int `[B]`) or vote distributions (`[B, C]`)."""
+        if self.label_mode not in ("probability", "crossentropy", "multi_target"):
+            return labels
+        votes = self._device_tensor("votes", index.device)[index]
+        return torch.multinomial(votes, 1).squeeze(1) if self.label_mode == "probability" else votes
+
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
-        """(images, labels), plus for a training batch the teacher's log-probabilities of those faces when
-        distilling, or the `MixedTargets` of its mixup or cutmix."""
+        """(images, labels) for validation; (images, targets) for training (`_targets`), plus the teacher's
+        log-probabilities of those faces when distilling, or the `MixedTargets` of its mixup or cutmix."""
         index, labels = batch
         if self.trainer is None or not self.trainer.training:
             return to_model_input(self._device_tensor("val", index.device)[index]), labels
         views = self._device_tensor("train", index.device)
         view = torch.randint(len(views), index.shape, device=index.device) if len(views) > 1 else 0
         x = augment_batch(views[view, index], self.augment)
+        y = self._targets(index, labels)
         if self.teacher_log_probs is not None:
-            return x, labels, self._device_tensor("teacher", index.device)[view, index]
-        x, mixed = mix_batch(x, labels, self.augment)
-        return (x, labels) if mixed is None else (x, labels, mixed)
+            return x, y, self._device_tensor("teacher", index.device)[view, index]
+        x, mixed = mix_batch(x, y, self.augment)
+        return (x, y) if mixed is None else (x, y, mixed)

@@ -1,7 +1,9 @@
 """The LightningModule: loss, metrics and optimisation for one classifier. The model itself is plain torch.
 
 It trains on the batches `FaceDataModule` delivers, already augmented (and mixed): augmentation has one owner,
-the data module.
+the data module. A batch's targets are labels or, from FER+ votes, distributions over the classes; cross-entropy
+takes either (with label smoothing and class weights alike), and `multi_target` swaps in the FERPlus reference's
+multi-target loss.
 """
 
 from __future__ import annotations
@@ -24,12 +26,25 @@ from ferkit.train.optim import OptimConfig, create_optimizer, create_scheduler
 @dataclass(frozen=True)
 class LossConfig:
     """The training loss: cross-entropy with label smoothing and per-class weights (None: all 1), mixed with the
-    distillation loss at `distill_weight` when batches carry a teacher's log-probabilities."""
+    distillation loss at `distill_weight` when batches carry a teacher's log-probabilities. `multi_target`: a
+    distribution target (FER+ votes) counts only its likeliest class under the model (Barsoum et al. 2016)."""
 
     label_smoothing: float
     class_weights: tuple[float, ...] | None
     distill_weight: float
     distill_temperature: float
+    multi_target: bool = False
+
+
+# The FERPlus reference adds this to every target of the multi-target loss, so that log() stays finite.
+MULTI_TARGET_EPSILON = 0.001
+
+
+def multi_target_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """-log max_c(t_c * p_c), where t is 1 on the classes the votes name (then eased by `MULTI_TARGET_EPSILON`):
+    any one of the classes several annotators chose is an acceptable answer (the FERPlus reference `cost_func`)."""
+    t = (1 - MULTI_TARGET_EPSILON) * (target > 0).float() + MULTI_TARGET_EPSILON
+    return -(t.log() + logits.float().log_softmax(dim=1)).amax(dim=1).mean()
 
 
 class FerModule(L.LightningModule):
@@ -53,6 +68,9 @@ class FerModule(L.LightningModule):
         return self.model(x)
 
     def _cross_entropy(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Against labels `[B]` or distributions `[B, C]`."""
+        if self.loss.multi_target and y.is_floating_point():
+            return multi_target_loss(logits, y)
         return F.cross_entropy(logits.float(), y, weight=self.class_weights,
                                label_smoothing=self.loss.label_smoothing)
 
@@ -70,10 +88,11 @@ class FerModule(L.LightningModule):
         return (1 - w) * loss + w * distillation_loss(logits, extra, self.loss.distill_temperature)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        """`y` is the batch's labels, or its vote distributions (training accuracy counts their top class)."""
         x, y, *extra = batch  # see FaceDataModule.on_after_batch_transfer
         logits = self.model(x)
         loss = self._training_loss(logits, y, extra[0] if extra else None)
-        self.train_acc(logits.detach().argmax(1), y)
+        self.train_acc(logits.detach().argmax(1), y if y.ndim == 1 else y.argmax(1))
         # batch_size given: Lightning cannot count a batch that carries MixedTargets
         self.log("train_loss", loss, on_step=True, on_epoch=True, prog_bar=True, sync_dist=True, batch_size=len(y))
         self.log("train_acc", self.train_acc, on_step=False, on_epoch=True, prog_bar=True)

@@ -200,14 +200,15 @@ def _feed(cfg: TrainConfig, train_set: FaceArrays, val: FaceArrays) -> FaceDataM
     """The batches: with a teacher, its views of the faces and its soft labels, and the augmentation left to
     do at each step; without, the faces and all of `cfg`'s augmentation."""
     if not cfg.teacher:
-        return FaceDataModule(train_set, val, cfg.batch_size, cfg.augment, cfg.weighted_sampler)
+        return FaceDataModule(train_set, val, cfg.batch_size, cfg.augment, cfg.weighted_sampler,
+                              label_mode=cfg.data.label_mode)
     distill = distillation_data(cfg.teacher, train_set, cfg.data.clahe, cfg.data.cache_dir, cfg.distill_views,
                                 cfg.augment, cfg.seed)
     agreement = float((distill.log_probs.argmax(-1) == train_set.labels).mean())
     log.info("distilling from %s on %d view(s) (agrees with %.1f%% of the training labels)", cfg.teacher,
              len(distill.images), 100 * agreement)
     return FaceDataModule(train_set, val, cfg.batch_size, distill.online_augment, cfg.weighted_sampler,
-                          distill.log_probs, distill.images)
+                          distill.log_probs, distill.images, cfg.data.label_mode)
 
 
 def _loss_config(cfg: TrainConfig, train_set: FaceArrays) -> LossConfig:
@@ -216,7 +217,8 @@ def _loss_config(cfg: TrainConfig, train_set: FaceArrays) -> LossConfig:
         power = 1.0 if cfg.class_weighting == "balanced" else 0.5
         class_weights = tuple(inverse_frequency_weights(train_set.labels, len(train_set.classes), power).tolist())
     return LossConfig(label_smoothing=cfg.label_smoothing, class_weights=class_weights,
-                      distill_weight=cfg.distill_weight, distill_temperature=cfg.distill_temperature)
+                      distill_weight=cfg.distill_weight, distill_temperature=cfg.distill_temperature,
+                      multi_target=cfg.data.label_mode == "multi_target" and train_set.votes is not None)
 
 
 def _open_run(cfg: TrainConfig, run_dir: Path, module: FerModule) -> None:
