@@ -5,16 +5,20 @@ The data goes to a hidden temporary file beside the target (same folder, so the 
 systems; named with the process id and a random tag, so DDP ranks and parallel workers never share one; ending
 in the target's suffix, for writers such as `np.savez` that add theirs), which then replaces the target in one
 rename. A crash leaves the old file or the whole new one, never a mix, and never a stray temporary file after
-an exception.
+an exception. A kill (SIGKILL: no cleanup runs) can leave one; `remove_stale_temporaries` removes those of
+writers no longer running, for the folders a command writes again (a resumed run's).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)-[0-9a-f]{6}\.tmp")  # the names atomic_path gives
 
 
 @contextmanager
@@ -39,3 +43,25 @@ def atomic_write(path: str | Path, data: str | bytes) -> Path:
         else:
             tmp.write_bytes(data)
     return Path(path)
+
+
+def remove_stale_temporaries(folder: str | Path) -> list[Path]:
+    """Remove the temporary files `atomic_path` left in `folder` and below when its writer was killed mid-write;
+    those of a process still running are kept. Returns the files removed."""
+    removed = []
+    for path in Path(folder).rglob(".*.tmp*"):
+        match = _TEMPORARY.match(path.name)
+        if match and path.is_file() and not _running(int(match["pid"])):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True

@@ -156,3 +156,11 @@ def test_a_class_left_out_instead_of_refused_is_counted(ckplus_folder, caplog):
         faces = load_split(DataConfig(path=ckplus_folder), "all", unknown="leave_out")
     assert len(faces) == sum(CKPLUS_COUNTS.values()) - CKPLUS_COUNTS["contempt"]
     assert "left out 5 face(s) (contempt 5)" in caplog.text
+
+
+def test_a_source_without_faces_is_refused_by_name_and_never_cached(tmp_path: Path):
+    empty = tmp_path / "fer2013.csv"
+    empty.write_text("emotion,pixels,Usage\n")
+    with pytest.raises(DataError, match=r"fer2013\.csv: holds no faces"):
+        load_dataset(DataConfig(path=empty, cache_dir=tmp_path / "cache"))
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").rglob("*.npz"))

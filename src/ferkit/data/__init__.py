@@ -153,12 +153,18 @@ def _read_npz(path: Path, preprocess: PreprocessConfig) -> SourceData:
 
 def _read_source_cached(cfg: DataConfig) -> SourceData:
     if cfg.cache_dir is None or cfg.path.suffix.lower() == ".npz" or not cfg.path.exists():
-        return _read_source(cfg)
+        return _with_faces(cfg, _read_source(cfg))
     fingerprint = source_fingerprint(cfg.path)
     source = load_cached(cfg, fingerprint)
     if source is None:
-        source = _read_source(cfg)
+        source = _with_faces(cfg, _read_source(cfg))  # an empty source is refused, never cached
         save_cached(cfg, source, fingerprint)
+    return source
+
+
+def _with_faces(cfg: DataConfig, source: SourceData) -> SourceData:
+    if not any(len(faces) for faces in source.splits.values()):
+        raise DataError(f"{cfg.path}: holds no faces (no rows, or no image files in class folders)")
     return source
 
 

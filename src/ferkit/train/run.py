@@ -39,11 +39,12 @@ from ferkit.models.onnx_import import calibrate_batchnorm, model_from_onnx
 from ferkit.models.prune import prune_into
 from ferkit.train.callbacks import AtomicCheckpointIO, BestModelExport, EpochHistory
 from ferkit.train.config import TrainConfig
+from ferkit.train.console import progress_bar, quiet_lightning
 from ferkit.train.datamodule import FaceDataModule, inverse_frequency_weights
 from ferkit.train.distill import distillation_data
 from ferkit.train.module import FerModule, LossConfig
-from ferkit.train.outdir import prepare_output_dir
-from ferkit.train.rundir import LAST_CHECKPOINT, RunDir
+from ferkit.train.outdir import check_output_dir, prepare_output_dir
+from ferkit.train.rundir import CONFIG_FILE, LAST_CHECKPOINT, RunDir
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,8 @@ def create_run_dir(cfg: TrainConfig) -> Path:
             raise ConfigError("multi-process training needs --run-dir (every process must write to the same run)")
         Path(cfg.run_dir).mkdir(parents=True, exist_ok=True)
         return Path(cfg.run_dir)
-    return prepare_output_dir(cfg.run_dir, cfg.resume, str(LAST_CHECKPOINT), "runs/train", cfg.model, "--run-dir")
+    return prepare_output_dir(cfg.run_dir, cfg.resume, str(LAST_CHECKPOINT), "runs/train", cfg.model, "--run-dir",
+                              started=CONFIG_FILE)
 
 
 def resume_config(run_dir: Path, given: dict[str, Any]) -> TrainConfig:
@@ -119,7 +121,10 @@ def _prepare_data(cfg: TrainConfig) -> tuple[DatasetSplits, FaceArrays]:
     train_set = splits.train
     if cfg.limit and cfg.limit < len(train_set):
         _, train_set = stratified_split(train_set, cfg.limit / len(train_set), seed=cfg.seed)
-    log.info("data: %s; training on %d faces", splits.description, len(train_set))
+        used = splits.description.replace(f"({len(splits.train):,})",
+                                          f"({len(train_set):,} of {len(splits.train):,}, --limit)", 1)
+        splits = replace(splits, description=used)  # every summary names the faces really trained on
+    log.info("data: %s", splits.description)
     return splits, train_set
 
 
@@ -248,6 +253,8 @@ def _run_callbacks(cfg: TrainConfig, run_dir: Path, history: EpochHistory, meta:
         LearningRateMonitor(logging_interval="epoch"),
         *extra,
     ]
+    if cfg.progress:
+        callbacks.append(progress_bar())
     if cfg.early_stop_patience > 0:
         callbacks.append(EarlyStopping(monitor="val_acc", mode="max", patience=cfg.early_stop_patience,
                                        check_on_train_epoch_end=True))
@@ -310,11 +317,16 @@ def train(cfg: TrainConfig, callbacks: Sequence[L.Callback] = ()) -> TrainResult
     Example:
         >>> train(TrainConfig(data=Path("../shared/data/fer2013"), model="cnn", epochs=2))
     """
-    run_dir = create_run_dir(cfg)
+    quiet_lightning()
+    if rank_zero_only.rank == 0:
+        check_output_dir(cfg.run_dir, cfg.resume, str(LAST_CHECKPOINT), "--run-dir", started=CONFIG_FILE)
     if cfg.resume:
-        _refuse_conflicts(cfg, _saved_config(run_dir), run_dir)
+        _refuse_conflicts(cfg, _saved_config(Path(cfg.run_dir)), Path(cfg.run_dir))
     L.seed_everything(cfg.seed, workers=True, verbose=False)
-    splits, train_set = _prepare_data(cfg)
+    splits, train_set = _prepare_data(cfg)  # before the run folder exists: data that is refused leaves none
+    run_dir = create_run_dir(cfg)
+    if cfg.resume and not RunDir(run_dir).last_checkpoint.is_file():  # stopped in its first epoch: start again
+        cfg = replace(cfg, resume=False)
     model = _build_model(cfg, train_set.classes, train_set.images)
     # The teacher comes after the student: loading a ferkit model file draws from the seeded generator, and
     # this order is part of what makes a run's numbers the same every time.

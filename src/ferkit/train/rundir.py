@@ -34,6 +34,7 @@ EVALUATION_FILE = "evaluation.json"  # an evaluation folder's figures (`ferkit e
 REPORT_FILE = "report.html"  # an evaluation folder's report
 LEGACY_METRICS_FILE = "metrics.json"  # either kind of metrics, in folders written before they had their own names
 LAST_CHECKPOINT = Path("checkpoints", "last.ckpt")  # what a resumable run folder holds
+CONFIG_FILE = "config.json"  # the first file a run writes
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class RunDir:
 
     @property
     def config(self) -> Path:
-        return self.path / "config.json"
+        return self.path / CONFIG_FILE
 
     @property
     def history(self) -> Path:

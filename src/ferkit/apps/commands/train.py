@@ -1,9 +1,13 @@
-"""`ferkit train`: TrainConfig from a recipe and the command line, then `ferkit.train.run.train`."""
+"""`ferkit train`: TrainConfig from a recipe and the command line, then `ferkit.train.run.train`.
+
+The data path is stored absolute in the run's config.json and model file, so `ferkit evaluate --model RUN`
+finds the data from any folder (its `--data` overrides it)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from ferkit import env
@@ -31,7 +35,8 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
         if args.run_dir is None:
             raise ConfigError("--resume needs --run-dir (the folder to continue)")
         return resume_config(args.run_dir, {**recipe, **given_options(TrainConfig, args)})
-    return config_from_args(TrainConfig, args, defaults={"cache_dir": env.data_cache_dir(), **recipe})
+    cfg = config_from_args(TrainConfig, args, defaults={"cache_dir": env.data_cache_dir(), **recipe})
+    return replace(cfg, data=replace(cfg.data, path=cfg.data.path.resolve()))
 
 
 def run(args: argparse.Namespace) -> int:
