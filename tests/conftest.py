@@ -1,12 +1,15 @@
 """Shared test options: slow tests run only with --runslow; ../shared is found from the repo root; ferkit's cache
-is a temporary folder of the session, so tests write only under temporary folders, never into ~/.cache/ferkit."""
+is a temporary folder of the session, so tests write only under temporary folders, never into ~/.cache/ferkit;
+`ferplus_data` writes a tiny FER+ set in both of its layouts, for the data, training and evaluation tests."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ferkit.constants import EMOTIONS
@@ -91,3 +94,60 @@ def write_png_header(path: Path, width: int, height: int) -> Path:
 def png_header() -> object:
     """`write_png_header` as a fixture, for tests in any folder."""
     return write_png_header
+
+
+# FER+ votes of the tiny data set `ferplus_data` writes, in FER+'s column order (neutral, happiness, surprise,
+# sadness, anger, disgust, fear, contempt, unknown, NF): per split, two (train) or one (val) clear face per emotion
+# (8 votes for it, 2 for the next one), one face without a majority, one mostly unknown or not a face.
+_NO_MAJORITY = (4, 3, 2, 1, 0, 0, 0, 0, 0, 0)  # single vote dropped: neutral 4/9, happiness 3/9, surprise 2/9
+_CLEAR = tuple(tuple(8 if i == c else 2 if i == (c + 1) % 8 else 0 for i in range(10)) for c in range(8))
+FERPLUS_VOTES: dict[str, tuple[tuple[int, ...], ...]] = {
+    "Training": (*_CLEAR, *_CLEAR, _NO_MAJORITY, (4, 0, 0, 0, 0, 0, 0, 0, 6, 0)),
+    "PublicTest": (*_CLEAR, _NO_MAJORITY, (0, 0, 0, 0, 0, 0, 0, 0, 1, 9)),
+}
+
+
+@dataclass(frozen=True)
+class FerPlusData:
+    """The same tiny FER+ set in both layouts: `root` (FER2013Train/, FER2013Valid/ with PNGs and label.csv) and
+    `votes_csv` (fer2013new.csv beside a fer2013.csv holding the pixels, plus a row without an image name)."""
+
+    root: Path
+    votes_csv: Path
+
+
+def ferplus_face(votes: tuple[int, ...], seed: int) -> np.ndarray:
+    """A 48x48 face whose stripe period encodes the plurality vote, so a tiny network can learn it."""
+    rng = np.random.default_rng(seed)
+    rows = np.arange(48, dtype=np.float64)[:, None]
+    stripes = np.sin(2 * np.pi * rows / (3.0 + 1.5 * int(np.argmax(votes))) + rng.uniform(0, 6.3))
+    return np.clip(128 + 90 * stripes + rng.normal(0, 20, (48, 48)), 0, 255).astype(np.uint8)
+
+
+@pytest.fixture
+def ferplus_data(tmp_path: Path) -> FerPlusData:
+    import cv2
+
+    folders = {"Training": "FER2013Train", "PublicTest": "FER2013Valid"}
+    pixel_lines, vote_lines, number = ["emotion,pixels,Usage"], ["Usage,Image name," + ",".join(
+        ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt", "unknown", "NF"))], 0
+    for usage, rows in FERPLUS_VOTES.items():
+        folder = tmp_path / "ferplus" / folders[usage]
+        folder.mkdir(parents=True)
+        labels = []
+        for votes in rows:
+            name, face = f"fer{number:07d}.png", ferplus_face(votes, number)
+            cv2.imwrite(str(folder / name), face)
+            counts = ",".join(map(str, votes))
+            labels.append(f'{name},"(0, 0, 48, 48)",{counts}')
+            pixel_lines.append(f"0,{' '.join(map(str, face.ravel()))},{usage}")
+            vote_lines.append(f"{usage},{name},{counts}")
+            number += 1
+        (folder / "label.csv").write_text("\n".join(labels) + "\n")
+    pixel_lines.append(f"0,{' '.join(['0'] * 48 * 48)},Training")  # FER+ found no face here: no image name
+    vote_lines.append("Training,,0,0,0,0,0,0,0,0,0,10")
+    csv_dir = tmp_path / "csv"
+    csv_dir.mkdir()
+    (csv_dir / "fer2013.csv").write_text("\n".join(pixel_lines) + "\n")
+    (csv_dir / "fer2013new.csv").write_text("\n".join(vote_lines) + "\n")
+    return FerPlusData(tmp_path / "ferplus", csv_dir / "fer2013new.csv")

@@ -3,6 +3,7 @@ or the targets of their mixing; validation batches are the plain faces."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -71,3 +72,50 @@ def test_a_teacher_refuses_mixed_batches(make_faces) -> None:
     faces = make_faces(10)
     with pytest.raises(ValueError, match="unmixed"):
         FaceDataModule(faces, faces, 4, AugmentConfig(cutmix=1.0), teacher_log_probs=_teacher_marking_views(1, 10))
+
+
+def _voted(make_faces, n: int = 16):
+    """Faces with vote distributions: each face's own class 0.75, the next class 0.25."""
+    faces = make_faces(n)
+    votes = np.zeros((n, 7), np.float32)
+    votes[np.arange(n), faces.labels] = 0.75
+    votes[np.arange(n), (faces.labels + 1) % 7] = 0.25
+    return type(faces)(faces.images, faces.labels, faces.classes, faces.sources, votes)
+
+
+@pytest.mark.parametrize("mode", ["crossentropy", "multi_target"])
+def test_vote_modes_train_on_each_faces_distribution(make_faces, mode: str) -> None:
+    faces = _voted(make_faces)
+    dm = FaceDataModule(faces, faces, 16, AugmentConfig.none(), label_mode=mode)
+    dm.trainer = SimpleNamespace(training=True)
+    index = torch.tensor([3, 0, 7])
+    _, y = dm.on_after_batch_transfer((index, torch.from_numpy(faces.labels[index.numpy()])), 0)
+    assert torch.equal(y, torch.from_numpy(faces.votes[index.numpy()]))
+
+
+def test_probability_mode_draws_each_label_from_the_votes(make_faces) -> None:
+    faces = _voted(make_faces, 64)
+    dm = FaceDataModule(faces, faces, 64, AugmentConfig.none(), label_mode="probability")
+    dm.trainer = SimpleNamespace(training=True)
+    torch.manual_seed(0)
+    drawn = torch.stack([dm.on_after_batch_transfer((torch.arange(64), torch.from_numpy(faces.labels)), 0)[1]
+                         for _ in range(20)]).numpy()
+    own, following = drawn == faces.labels, drawn == (faces.labels + 1) % 7
+    assert (own | following).all() and 0.65 < own.mean() < 0.85  # drawn as often as voted (0.75)
+
+
+def test_mixup_mixes_vote_distributions(make_faces) -> None:
+    faces = _voted(make_faces)
+    dm = FaceDataModule(faces, faces, 16, replace(AugmentConfig.none(), mixup=0.4), label_mode="crossentropy")
+    dm.trainer = SimpleNamespace(training=True)
+    _, _, mixed = dm.on_after_batch_transfer((torch.arange(16), torch.from_numpy(faces.labels)), 0)
+    assert torch.equal(mixed.y_a, torch.from_numpy(faces.votes)) and mixed.y_b.shape == (16, 7)
+    assert sorted(map(tuple, mixed.y_b.tolist())) == sorted(map(tuple, faces.votes.tolist()))
+
+
+def test_votes_are_ignored_in_majority_mode(make_faces) -> None:
+    faces = _voted(make_faces)
+    dm = FaceDataModule(faces, faces, 16, AugmentConfig.none(), label_mode="majority")
+    dm.trainer = SimpleNamespace(training=True)
+    _, y = dm.on_after_batch_transfer((torch.arange(4), torch.from_numpy(faces.labels[:4])), 0)
+    assert y.dtype == torch.long
