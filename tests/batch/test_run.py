@@ -141,15 +141,21 @@ def test_an_input_named_twice_or_respelled_on_resume_gets_its_rows_once(photo_fo
     assert _table(tmp_path / "out").groupby("path").input.nunique().eq(1).all()
 
 
-def test_a_rerun_retries_failed_inputs_and_replaces_their_rows(photo_folder: Path, recognizer, tmp_path: Path):
+def test_a_rerun_retries_the_failed_inputs_it_names_and_replaces_their_rows(photo_folder: Path, recognizer,
+                                                                            tmp_path: Path):
     photos = _photos(photo_folder, tmp_path)
-    (photos / "late.jpg").write_bytes(b"not yet an image")
+    for name in ("late.jpg", "bad.jpg"):
+        (photos / name).write_bytes(b"not yet an image")
     first = run([str(photos)], recognizer, tmp_path / "out", BatchConfig(workers=1), progress=False)
     (photos / "late.jpg").write_bytes((photos / "photo001.jpg").read_bytes())  # the file is fixed
+    only_late = run([str(photos / "late.jpg")], recognizer, tmp_path / "out", BatchConfig(workers=1),
+                    progress=False)
     again = run([str(photos)], recognizer, tmp_path / "out", BatchConfig(workers=1), progress=False)
     table = _table(tmp_path / "out")
-    assert (first.failed, again.retried, again.analysed, again.skipped, again.failed) == (1, 1, 1, 3, 0)
-    assert (table.status != "error").all() and table.input.nunique() == 4
+    assert (first.failed, only_late.retried, only_late.failed) == (2, 1, 0)
+    assert (again.retried, again.analysed, again.skipped, again.failed) == (1, 1, 4, 1)  # bad.jpg, still bad
+    assert table.groupby("input").size().max() == 1 and table.input.nunique() == 5
+    assert list(table[table.status == "error"].input.map(lambda p: Path(p).name)) == ["bad.jpg"]
 
 
 def test_a_single_photo_is_analysed_without_a_worker_pool(photo_folder: Path, recognizer, tmp_path: Path,

@@ -55,7 +55,7 @@ def test_rows_of_failed_inputs_are_dropped_so_a_rerun_replaces_them(tmp_path: Pa
                   error_row("c.jpg", "broken", MODEL)])
     writer.write([error_row("d.jpg", "broken", MODEL)])
     done = DoneInputs.scan(tmp_path, fmt)
-    assert drop_inputs(tmp_path, fmt, done.failed) == 2
+    assert drop_inputs(parts(tmp_path, fmt), fmt, done.failed.tolist()) == 2
     assert len(parts(tmp_path, fmt)) == 1  # the part holding only d.jpg's row is gone
     again = DoneInputs.scan(tmp_path, fmt)
     assert len(again) == 1 and os.path.realpath("a.jpg") in again and not len(again.failed)

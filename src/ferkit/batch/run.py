@@ -2,8 +2,8 @@
 
 The main process locks the results folder (`folder.ResultsFolder`), refuses a table of another model or
 format, streams the inputs, skips those that already have rows (an input named twice, by any spelling or link,
-is analysed once: inputs are compared by real path), takes the rows of inputs that failed before out of the
-table so that they are analysed again, hands tasks (a chunk of images, or one video) to the engine with a
+is analysed once: inputs are compared by real path) except those that failed, whose old rows are taken out of
+the table once their new ones are written, hands tasks (a chunk of images, or one video) to the engine with a
 bounded number in flight, and writes the rows of finished tasks as atomic part files (`table.PartWriter`). So
 memory stays bounded whatever the number of inputs, and after a crash, SIGKILL, SIGTERM or Ctrl-C the same call
 finishes the job without losing or repeating a row: rows still in memory were not yet written, so their inputs
@@ -37,7 +37,7 @@ from ferkit.batch import worker
 from ferkit.batch.analyze import Analyzer, model_tag
 from ferkit.batch.folder import ResultsFolder
 from ferkit.batch.inputs import MANIFEST_SUFFIXES, Input, count_inputs, iter_inputs, kind_of
-from ferkit.batch.table import DoneInputs, Format, ModelTag, PartWriter, drop_inputs, input_key
+from ferkit.batch.table import DoneInputs, Format, ModelTag, PartWriter, drop_inputs, input_key, parts
 from ferkit.config_fields import check_bounds, option
 from ferkit.inference.config import RecognizerConfig
 from ferkit.inference.pipeline import Recognizer
@@ -113,21 +113,22 @@ def _run_locked(sources: list[str], recognizer: RecognizerConfig, here: Recogniz
                 folder: ResultsFolder | None, cfg: BatchConfig, stream: TextIO | None,
                 progress: bool) -> BatchSummary:
     summary = BatchSummary(table=folder.table if folder is not None else None)
+    old_parts: list[Path] = []
     if folder is None:
         sink: _Sink = _StreamSink(stream or sys.stdout)
         done = DoneInputs()
         annotate_dir = None
     else:
         folder.check_table(cfg.format, tag)
+        old_parts = parts(folder.table, cfg.format)
         done = DoneInputs.scan(folder.table, cfg.format)
-        summary.retried = len(done.failed)
-        drop_inputs(folder.table, cfg.format, done.failed)
         sink = _PartSink(PartWriter(folder.table, cfg.format, tag.classes), cfg.part_rows)
         annotate_dir = folder.annotated if cfg.annotate else None
         if annotate_dir is not None:
             annotate_dir.mkdir(parents=True, exist_ok=True)
     bar = _progress_bar(sources, progress)
     todo = _pending(iter_inputs(sources), done, summary, bar)
+    failed_before, retried = set(done.failed.tolist()), []
     try:
         if here is not None:
             rows_of = _in_process(todo, Analyzer(here, tag, annotate_dir), cfg)
@@ -138,11 +139,13 @@ def _run_locked(sources: list[str], recognizer: RecognizerConfig, here: Recogniz
         for items, rows in rows_of:
             sink.add(rows)
             _count(summary, items, rows)
+            retried.extend(key for key in (input_key(item.path) for item in items) if key in failed_before)
             bar.update(len(items))
     finally:
-        sink.close()  # rows of finished tasks reach disk, also on Ctrl-C and SIGTERM
         bar.close()
-    summary.rows = sink.rows
+        sink.close()  # rows of finished tasks reach disk, also on Ctrl-C and SIGTERM
+        drop_inputs(old_parts, cfg.format, retried)  # then the old rows of the failed inputs done again go
+    summary.rows, summary.retried = sink.rows, len(retried)
     return summary
 
 

@@ -8,8 +8,9 @@ so that none is dropped silently and every finished input has at least one row.
 
 Rows reach disk in *parts*, each written to a temporary name and renamed when complete, so a killed run leaves
 only whole parts; the `path` column of the parts on disk is the record of what is done (`DoneInputs`). An input
-with an `error` row is not done: `DoneInputs.scan` names it, and `drop_inputs` takes its rows out (each part
-rewritten whole), so that a rerun analyses it again and its new rows replace the old ones.
+with an `error` row is not done: `DoneInputs.scan` names it, a rerun that names it analyses it again, and once
+its new rows are written `drop_inputs` takes its old ones out of the parts that were there before (each part
+rewritten whole). Killed in between, the table holds both, and the error row makes the next run do it again.
 """
 
 from __future__ import annotations
@@ -172,14 +173,14 @@ class DoneInputs:
         return bool(i < len(self._keys) and self._keys[i] == input_key(path))
 
 
-def drop_inputs(folder: Path, fmt: Format, keys: np.ndarray) -> int:
-    """Take every row of the inputs whose keys (`DoneInputs.failed`) are `keys` out of the parts in `folder`,
-    each part rewritten atomically (removed when nothing is left): killed midway, the table holds either an
-    input's old rows or none, and an input without rows is simply analysed again. Returns the rows dropped."""
+def drop_inputs(old_parts: Sequence[Path], fmt: Format, keys: Iterable[int]) -> int:
+    """Take every row of the inputs whose keys (`input_key`) are `keys` out of `old_parts`, each part rewritten
+    atomically (removed when nothing is left). Returns the rows dropped."""
+    keys = np.fromiter(keys, np.uint64)
     if not len(keys):
         return 0
     dropped = 0
-    for part in parts(folder, fmt):
+    for part in old_parts:
         paths = [path for path, _ in _paths_of(part, fmt)]
         gone = np.isin(np.fromiter((input_key(p) for p in paths), np.uint64, len(paths)), keys)
         if gone.any():
