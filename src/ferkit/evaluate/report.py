@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from ferkit.evaluate import figures
 from ferkit.evaluate.figures import FaceExample
 from ferkit.evaluate.metrics import Metrics
+from ferkit.evaluate.votes import VoteMetrics
 from ferkit.files import atomic_write
 from ferkit.train.rundir import EVALUATION_FILE, REPORT_FILE
 
@@ -45,6 +46,7 @@ class EvalReport:
     mistakes: tuple[FaceExample, ...] = ()  # most confident wrong predictions, most confident first
     saliency: tuple[FaceExample, ...] = ()  # Grad-CAM examples, grouped by true class
     history: dict[str, np.ndarray] | None = None  # the run's history.csv columns, when there is one
+    votes: VoteMetrics | None = None  # agreement with FER+'s annotators, on FER+ data
     created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
     @property
@@ -60,7 +62,8 @@ class EvalReport:
         return self.out_dir / EVALUATION_FILE
 
     def to_dict(self) -> dict[str, Any]:
-        """The content of evaluation.json: provenance first, then `Metrics.to_dict()`."""
+        """The content of evaluation.json: provenance first, then `Metrics.to_dict()`, then on FER+ data `votes`
+        (`VoteMetrics.to_dict()`)."""
         return {
             "split": self.split,
             "data": str(self.data),
@@ -71,6 +74,7 @@ class EvalReport:
             "tta": self.tta,
             "created": self.created,
             **self.metrics.to_dict(),
+            **({"votes": self.votes.to_dict()} if self.votes else {}),
         }
 
 
@@ -143,9 +147,32 @@ are shown as &ndash;.</p>
 {_key_values(summary)}
 <h2>Per class</h2>
 {_table(("class", "precision", "recall", "F1", "support", "average precision", "ROC AUC"), per_class)}
+{_votes_section(report.votes) if report.votes else ""}
 {chr(10).join(sections)}
 </body></html>
 """
+
+
+def _votes_section(v: VoteMetrics) -> str:
+    """FER+: the accuracy above and the confusion matrix are against the majority vote; this adds the rest."""
+    summary = [
+        ("majority accuracy (the paper's metric)", f"{_fmt(v.majority_accuracy)} on {v.majority_faces:,} faces"),
+        ("plurality accuracy", f"{_fmt(v.plurality_accuracy)} on {v.plurality_faces:,} faces"),
+        ("mean probability given to the votes", _fmt(v.vote_probability)),
+        ("mean share of annotators agreeing", _fmt(v.vote_agreement)),
+        ("cross-entropy to the votes", _fmt(v.vote_cross_entropy)),
+        ("left out: label not among the classes scored", f"{v.left_out_majority:,} majority faces, "
+                                                          f"{v.left_out_plurality:,} plurality faces"),
+    ]
+    rows = [(name, str(int(v.class_majority_faces[i])), _fmt(v.class_majority_accuracy[i]),
+             str(int(v.class_plurality_faces[i])), _fmt(v.class_plurality_accuracy[i]),
+             _fmt(v.class_vote_probability[i]), _fmt(v.class_vote_cross_entropy[i]))
+            for i, name in enumerate(v.classes)]
+    return ("<h2>Agreement with the annotators (FER+ votes)</h2>\n<p>Accuracy, the per-class table above and the "
+            "confusion matrix count the faces with a majority vote. The vote figures use every face whose plurality "
+            "is an emotion, each with its votes after single votes are dropped.</p>\n" + _key_values(summary)
+            + _table(("class (by majority / plurality)", "majority faces", "majority accuracy", "plurality faces",
+                      "plurality accuracy", "probability to votes", "cross-entropy"), rows))
 
 
 def _key_values(rows: list[tuple[str, str]]) -> str:

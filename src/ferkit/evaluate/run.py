@@ -2,12 +2,14 @@
 
 The split is loaded with the data settings the model was trained with (preprocessing, class list,
 validation fraction and seed), so "val" is exactly the held-out set of training, never faces it trained on.
+FER+ faces are labelled by their majority vote whatever the model trained on (the paper's protocol), and the
+report adds the model's agreement with the annotators' votes (`evaluate.votes`).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -15,6 +17,7 @@ import numpy as np
 
 from ferkit.config_fields import check_bounds, option, required
 from ferkit.data import DataConfig, FaceArrays, load_split
+from ferkit.data.ferplus import FERPLUS_CLASSES
 from ferkit.data.labels import is_canonical, normalise_label
 from ferkit.data.split import select_classes
 from ferkit.errors import ConfigError, DataError, ModelError
@@ -22,6 +25,7 @@ from ferkit.evaluate.figures import FaceExample
 from ferkit.evaluate.metrics import compute_metrics
 from ferkit.evaluate.predict import Scorer, Tta, predict_probs
 from ferkit.evaluate.report import EvalReport, write_report
+from ferkit.evaluate.votes import VoteMetrics, vote_metrics
 from ferkit.inference.classify import OnnxClassifier
 from ferkit.models.bundled import bundled_model_path
 from ferkit.models.meta import ModelMeta
@@ -85,6 +89,7 @@ def evaluate(cfg: EvalConfig) -> EvalReport:
     probs = predict_probs(model.score, faces.images, cfg.batch_size, cfg.tta, columns,
                           what=f"scoring {meta.model_name}")
     metrics = compute_metrics(faces.labels, probs, faces.classes)
+    votes = _vote_metrics(cfg, model, data_path, faces, probs, columns) if faces.votes is not None else None
     run = None if model.onnx else RunDir.of(model.source)
     if model.onnx and cfg.gradcam_per_class:
         log.info("Grad-CAM left out of the report: it needs the PyTorch model, and %s is an ONNX file",
@@ -104,6 +109,7 @@ def evaluate(cfg: EvalConfig) -> EvalReport:
         saliency=() if model.onnx else _saliency_examples(model.score, faces, probs, columns,
                                                           cfg.gradcam_per_class, cfg.batch_size),
         history=run.read_history() if run else None,
+        votes=votes,
     )
     write_report(report)
     return report
@@ -155,10 +161,10 @@ def _data_path(cfg: EvalConfig, meta: ModelMeta) -> Path:
     return Path(trained_on)
 
 
-def _load_faces(cfg: EvalConfig, meta: ModelMeta, data_path: Path) -> FaceArrays:
-    """The split, loaded exactly as training loaded it, then restricted to the classes to evaluate."""
+def _data_config(cfg: EvalConfig, meta: ModelMeta, data_path: Path) -> DataConfig:
+    """The data settings training used (FER+ labels by majority, the default, whatever it trained on)."""
     train_cfg, defaults = meta.train_config, DataConfig(path=data_path)
-    data_cfg = DataConfig(
+    return DataConfig(
         path=data_path,
         classes=meta.classes,
         extra_classes=tuple(c for c in meta.classes if not is_canonical(c)),
@@ -169,6 +175,11 @@ def _load_faces(cfg: EvalConfig, meta: ModelMeta, data_path: Path) -> FaceArrays
         seed=train_cfg.get("seed", defaults.seed),
         cache_dir=cfg.cache_dir,
     )
+
+
+def _load_faces(cfg: EvalConfig, meta: ModelMeta, data_path: Path) -> FaceArrays:
+    """The split, loaded exactly as training loaded it, then restricted to the classes to evaluate."""
+    data_cfg = _data_config(cfg, meta, data_path)
     faces = load_split(data_cfg, cfg.split, unknown="leave_out")  # a class the model lacks: counted, left out
     if cfg.classes:
         wanted = tuple(normalise_label(c) for c in cfg.classes)
@@ -187,6 +198,25 @@ def _load_faces(cfg: EvalConfig, meta: ModelMeta, data_path: Path) -> FaceArrays
     if len(faces) == 0:
         raise DataError(f"{data_path}: split '{cfg.split}' has no faces of the classes {', '.join(wanted)}")
     return faces
+
+
+def _vote_metrics(cfg: EvalConfig, model: _Model, data_path: Path, faces: FaceArrays, probs: np.ndarray,
+                  columns: np.ndarray) -> VoteMetrics:
+    """Agreement with FER+'s annotators. `faces` are the split's majority faces, scored as `probs`; the faces of
+    the plurality set without a majority are scored here, and the faces of classes not evaluated are counted."""
+    every = replace(_data_config(cfg, model.meta, data_path), classes=FERPLUS_CLASSES, extra_classes=("contempt",))
+    plurality_all = load_split(replace(every, label_mode="plurality", eval_label_mode="plurality"), cfg.split)
+    plurality = select_classes(plurality_all, faces.classes)
+    scored = {source: i for i, source in enumerate(faces.sources)}
+    seen = [j for j, source in enumerate(plurality.sources) if source in scored]
+    unseen = np.array([j for j, source in enumerate(plurality.sources) if source not in scored], dtype=np.int64)
+    plurality_probs = np.empty((len(plurality), len(faces.classes)), dtype=np.float32)
+    plurality_probs[seen] = probs[[scored[plurality.sources[j]] for j in seen]]
+    if len(unseen):
+        plurality_probs[unseen] = predict_probs(model.score, plurality.images[unseen], cfg.batch_size, cfg.tta,
+                                                columns, what=f"scoring {model.meta.model_name} (no majority)")
+    left_out = (len(load_split(every, cfg.split)) - len(faces), len(plurality_all) - len(plurality))
+    return vote_metrics(faces.labels, probs, plurality.votes, plurality_probs, faces.classes, left_out)
 
 
 def _model_columns(data_classes: tuple[str, ...], model_classes: tuple[str, ...]) -> np.ndarray:
