@@ -149,5 +149,5 @@ def test_a_failed_download_names_the_offline_options_and_is_not_retried(server: 
             assert isinstance(create_detector("auto", cache_dir=tmp_path), HaarDetector)
     assert server.requests == ["/missing.onnx"]
     assert "--yunet-path (or FERKIT_YUNET)" in caplog.records[0].message
-    with pytest.raises(ModelError, match="cannot download .*--yunet-path"):
+    with pytest.raises(ModelError, match=r"cannot download .*--yunet-path"):
         create_detector("yunet", cache_dir=tmp_path)
