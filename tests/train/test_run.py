@@ -241,7 +241,7 @@ def test_the_shipped_small_fine_tunes_by_name_to_another_class_list(tmp_path: Pa
     from onnx import numpy_helper
 
     from ferkit.constants import EMOTIONS
-    from ferkit.inference.classify import bundled_model_path
+    from ferkit.models.bundled import bundled_model_path
 
     data = _faces_folder(tmp_path / "faces", classes + extra)
     argv = ["train", "--init-from", "small", "--data", str(data), "--classes", ",".join(classes), "--epochs", "1",
@@ -274,7 +274,7 @@ def test_one_network_of_the_shipped_large_fine_tunes_by_name(tmp_path: Path) -> 
     from onnx import numpy_helper
 
     from ferkit.constants import EMOTIONS
-    from ferkit.inference.classify import bundled_model_path
+    from ferkit.models.bundled import bundled_model_path
 
     classes = ("happy", "sad", "neutral")
     data = _faces_folder(tmp_path / "faces", classes)
@@ -313,3 +313,13 @@ def test_prune_without_a_network_to_prune_is_refused(tmp_path: Path, capsys: pyt
     assert main(["train", "--model", "vgg_slim", "--prune", "--data", str(data), "--epochs", "1",
                  "--run-dir", str(tmp_path / "run")]) == 2
     assert "--prune needs an --init-from network" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("channels_last", [True, False])
+def test_channels_last_applies_on_the_cpu_too(synthetic_npz: Path, tmp_path: Path, channels_last: bool) -> None:
+    from ferkit.train.run import _build_model
+
+    cfg = TrainConfig(data=replace(TrainConfig().data, path=synthetic_npz), model="vgg", accelerator="cpu",
+                      channels_last=channels_last, run_dir=tmp_path / "run")
+    conv = [m for m in _build_model(cfg, ("a", "b"), None).modules() if isinstance(m, torch.nn.Conv2d)][-1]
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last) == channels_last

@@ -72,8 +72,9 @@ class TrainConfig:
     devices: str = option("auto", "devices per node: a count, -1 (all), indices such as 0,2, or 'auto'")
     num_nodes: int = option(1, "nodes for multi-node DDP (launch with torchrun)", "[1, inf)")
     strategy: str = option("auto", "Lightning strategy, e.g. ddp")
-    precision: Literal["auto", "32", "bf16-mixed", "16-mixed"] = option("auto", "auto = bf16-mixed on CUDA, else 32")
-    channels_last: bool = option(True, "channels-last memory format on CUDA")
+    precision: Literal["auto", "32", "bf16-mixed", "16-mixed"] = option(
+        "auto", "auto = bf16-mixed on CUDA and on CPUs with native bf16 (avx512_bf16, AMX), else 32")
+    channels_last: bool = option(True, "channels-last memory format (faster convolutions on CPU and CUDA)")
     seed: int = option(0, "random seed")
     run_dir: Path | None = option(None, "output folder (default: runs/train/<time>-<model>; never overwritten)")
     resume: bool = option(False, "continue the run in --run-dir from its last checkpoint")

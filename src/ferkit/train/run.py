@@ -44,6 +44,7 @@ from ferkit.train.datamodule import FaceDataModule, inverse_frequency_weights
 from ferkit.train.distill import distillation_data
 from ferkit.train.module import FerModule, LossConfig
 from ferkit.train.outdir import check_output_dir, prepare_output_dir
+from ferkit.train.precision import resolve_precision
 from ferkit.train.rundir import CONFIG_FILE, LAST_CHECKPOINT, RunDir
 
 log = logging.getLogger(__name__)
@@ -262,8 +263,8 @@ def _run_callbacks(cfg: TrainConfig, run_dir: Path, history: EpochHistory, meta:
 
 
 def _build_trainer(cfg: TrainConfig, run_dir: Path, callbacks: list[L.Callback]) -> L.Trainer:
-    precision = {"auto": "bf16-mixed" if _on_cuda(cfg) else "32-true", "32": "32-true"}.get(cfg.precision,
-                                                                                           cfg.precision)
+    precision = resolve_precision(cfg.precision, _on_cuda(cfg))
+    log.info("precision %s, %s memory format", precision, "channels-last" if cfg.channels_last else "contiguous")
     return L.Trainer(
         max_epochs=cfg.epochs,
         accelerator="gpu" if cfg.accelerator == "cuda" else cfg.accelerator,
