@@ -28,7 +28,8 @@ from matplotlib.ticker import FuncFormatter, NullFormatter, PercentFormatter
 from timing import classifier_rate
 
 from ferkit.evaluate.figures import save_png
-from ferkit.inference.classify import OnnxClassifier, bundled_models
+from ferkit.inference.classify import OnnxClassifier
+from ferkit.models.bundled import bundled_models
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"

@@ -26,8 +26,9 @@ import numpy as np
 from ferkit import env
 from ferkit.data import DataConfig, load_split
 from ferkit.inference.align import crop_face
-from ferkit.inference.classify import OnnxClassifier, bundled_model_path
+from ferkit.inference.classify import OnnxClassifier
 from ferkit.inference.detect import YuNetDetector
+from ferkit.models.bundled import bundled_model_path
 from ferkit.transforms.preprocess import prepare_faces
 
 REPO = Path(__file__).resolve().parents[1]

@@ -38,9 +38,10 @@ from packaging.requirements import Requirement
 from timing import classifier_rate, timed
 
 from ferkit.inference import IoUTracker, Recognizer, classify, sample_image_path
-from ferkit.inference.classify import OnnxClassifier, bundled_model_path
+from ferkit.inference.classify import OnnxClassifier
 from ferkit.inference.detect import HaarDetector, YuNetDetector
 from ferkit.inference.video import VideoSource
+from ferkit.models.bundled import bundled_model_path
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"

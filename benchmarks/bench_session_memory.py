@@ -20,7 +20,7 @@ from pathlib import Path
 import onnxruntime
 from machine import hardware, now_utc, write_results
 
-from ferkit.inference.classify import bundled_model_path, bundled_models
+from ferkit.models.bundled import bundled_model_path, bundled_models
 
 RESULT = Path(__file__).resolve().parent / "results" / "session_memory.json"
 

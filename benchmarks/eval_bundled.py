@@ -4,9 +4,12 @@ Scores each bundled model on FER2013 PublicTest (../shared/data/fer2013/test, or
 --model NAME` (`ferkit.evaluate.run.evaluate`: the same report code as for any run), and writes
 benchmarks/results/bundled_models.json with accuracy, macro-F1, per-class recall, calibration and the faces/s
 of the whole evaluation. With --tta it also scores test-time augmentation (flip, ten-crop) on the same ONNX
-file. Each run updates the entries of the models it evaluated and keeps the others.
+file. Each run updates the entries of the models it evaluated and keeps the others. With --write-metadata the
+figures also become the `metrics` of each model's metadata (`src/ferkit/weights/<name>.json` and the copy inside
+the `.onnx` file), which `ferkit models`, the model card and the accuracy-speed figure read.
 
     python benchmarks/eval_bundled.py [--data ../shared/data/fer2013] [--models large small] [--tta flip tencrop]
+        [--write-metadata]
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from machine import hardware, now_utc
 
 from ferkit.evaluate.metrics import Metrics
 from ferkit.evaluate.run import EvalConfig, evaluate
-from ferkit.inference.classify import bundled_model_path, bundled_models
+from ferkit.models.bundled import bundled_model_path, bundled_models
 
 RESULTS = Path(__file__).parent / "results" / "bundled_models.json"
 
@@ -53,11 +56,24 @@ def evaluate_bundled(name: str, data: Path, ttas: list[str]) -> dict:
     return out
 
 
+def write_model_metrics(name: str, scored: dict) -> None:
+    """Record `scored` (an `evaluate_bundled` entry) as the `metrics` of bundled model `name`'s metadata."""
+    from ferkit.export.onnx import read_metadata, write_metadata
+
+    path = bundled_model_path(name)
+    metrics = {"split": scored["split"], "faces": scored["faces"],
+               **{k: scored[k] for k in ("accuracy", "balanced_accuracy", "macro_f1", "ece", "recall")},
+               "measured_by": "python benchmarks/eval_bundled.py (ONNX Runtime, this file)", "date": scored["date"]}
+    write_metadata(path, {**read_metadata(path), "metrics": metrics})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/fer2013")
     parser.add_argument("--models", nargs="+", default=sorted(bundled_models()))
     parser.add_argument("--tta", nargs="*", default=[], choices=["flip", "tencrop"])
+    parser.add_argument("--write-metadata", action="store_true",
+                        help="also write the figures into each model's metadata (weights/<name>.json and .onnx)")
     args = parser.parse_args()
     results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {"models": {}}
     results.update({"date": now_utc(), "hardware": hardware(onnxruntime=onnxruntime.__version__),
@@ -65,6 +81,8 @@ def main() -> None:
     for name in args.models:
         results["models"][name] = evaluate_bundled(name, args.data, args.tta)
         print(name, json.dumps(results["models"][name]), flush=True)
+        if args.write_metadata:
+            write_model_metrics(name, results["models"][name])
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
 

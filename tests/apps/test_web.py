@@ -23,8 +23,8 @@ import pytest
 from ferkit.apps.service import ServeConfig, create_app
 from ferkit.constants import EMOTIONS
 from ferkit.inference import sample_image_path
-from ferkit.inference.classify import bundled_models
 from ferkit.inference.config import RecognizerConfig
+from ferkit.models.bundled import bundled_models
 
 CHROMIUM = Path("/usr/bin/chromium")
 REPO_ROOT = Path(__file__).resolve().parents[2]

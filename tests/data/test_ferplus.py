@@ -134,5 +134,5 @@ def test_votes_csv_without_fer2013_csv_beside_it_says_where_the_pixels_come_from
     alone = tmp_path / "alone"
     alone.mkdir()
     shutil.copy(ferplus_data.votes_csv, alone)
-    with pytest.raises(DataError, match="pixels are read from fer2013.csv beside it"):
+    with pytest.raises(DataError, match=r"pixels are read from fer2013\.csv beside it"):
         load_dataset(DataConfig(path=alone / "fer2013new.csv"))

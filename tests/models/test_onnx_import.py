@@ -12,8 +12,9 @@ from torch import nn
 
 from ferkit.errors import ModelError
 from ferkit.export.onnx import export_onnx
-from ferkit.inference.classify import OnnxClassifier, bundled_model_path
+from ferkit.inference.classify import OnnxClassifier
 from ferkit.models import create_model
+from ferkit.models.bundled import bundled_model_path
 from ferkit.models.checkpoint import load_model, save_model
 from ferkit.models.ensemble import build_ensemble
 from ferkit.models.meta import ModelMeta

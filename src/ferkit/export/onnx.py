@@ -24,9 +24,9 @@ from torch import nn
 
 from ferkit.errors import ModelError
 from ferkit.files import atomic_path
-from ferkit.models.checkpoint import load_model
 from ferkit.models.layers import InputNorm
 from ferkit.models.meta import ONNX_METADATA_KEY, ModelMeta, read_onnx_metadata
+from ferkit.models.pretrained import load_pretrained
 
 log = logging.getLogger(__name__)
 
@@ -98,12 +98,13 @@ def store_weights_fp16(onnx_path: Path, min_elements: int = 1024) -> None:
     onnx.save(proto, str(onnx_path))
 
 
-def export_onnx(model_file: str | Path, out: str | Path, opset: int = 18, parity_batch: int = 16,
+def export_onnx(source: str | Path, out: str | Path, opset: int = 18, parity_batch: int = 16,
                 atol: float = 1e-3, seed: int = 0, fp16_weights: bool = False) -> ExportResult:
-    """Export `model_file` (a ferkit `.pt` or run directory) to `out`, with metadata, and check parity.
+    """Export `source` (a ferkit `.pt` or run directory, or a network of a shipped model such as `large:0`; see
+    `models.pretrained`) to `out`, with metadata, and check parity.
 
     Args:
-        model_file: the trained model.
+        source: the trained model.
         out: the `.onnx` path to write; `<out stem>.json` is written beside it.
         opset: ONNX opset version.
         parity_batch: random faces run through both PyTorch and ONNX Runtime for the parity check.
@@ -114,7 +115,8 @@ def export_onnx(model_file: str | Path, out: str | Path, opset: int = 18, parity
     Raises:
         ModelError: the model file is unreadable, or the ONNX output differs from PyTorch's by more than `atol`.
     """
-    model, meta = load_model(model_file)
+    pretrained = load_pretrained(source)
+    model, meta = pretrained.model.eval(), pretrained.meta
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     size, chans = meta.preprocess.input_size, meta.model_args.get("in_chans", 1)

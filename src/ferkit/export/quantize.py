@@ -32,7 +32,9 @@ class _FaceReader(CalibrationDataReader):
         return None if batch is None else {INPUT_NAME: to_model_input(batch)}
 
 
-def quantize_int8(onnx_path: str | Path, out: str | Path, calibration_faces: np.ndarray | None = None) -> Path:
+def quantize_int8(onnx_path: str | Path, out: str | Path, calibration_faces: np.ndarray | None = None,
+                  per_channel: bool = True, op_types: tuple[str, ...] | None = None, reduce_range: bool = True,
+                  unsigned_weights: bool = False) -> Path:
     """Write an int8 copy of `onnx_path` to `out` (plus its `.json` metadata, noting the quantisation).
 
     Args:
@@ -40,15 +42,28 @@ def quantize_int8(onnx_path: str | Path, out: str | Path, calibration_faces: np.
         out: the int8 `.onnx` to write.
         calibration_faces: uint8 faces `[N, S, S]` from the training data for static quantisation;
             None for dynamic quantisation.
+        per_channel: static only: one weight scale per output channel (the default; per-tensor is the other choice
+            `benchmarks/bench_int8.py` measures).
+        op_types: static only: the operator types to quantise (e.g. `("Conv",)`); None = every one ONNX Runtime can.
+        reduce_range: static only: 7-bit weights (the default). On x86 CPUs without VNNI, ONNX Runtime multiplies
+            uint8 activations by int8 weights with an instruction whose 16-bit sums can saturate; 7-bit weights
+            cannot, so the file scores the same on every CPU (`large:0` with 8-bit weights lost 1.9 points of
+            PublicTest on an AVX2-only EPYC, with 7-bit weights 0.2: `benchmarks/results/int8_options.json`).
+        unsigned_weights: static only: uint8 weights (U8U8), the other way around that saturation.
     """
     onnx_path, out = Path(onnx_path), Path(out)
     with tempfile.TemporaryDirectory() as tmp:
         prepared = Path(tmp) / "prepared.onnx"
         quant_pre_process(str(onnx_path), str(prepared))  # shape inference + folding, as ORT recommends
         if calibration_faces is not None and len(calibration_faces):
+            weights = QuantType.QUInt8 if unsigned_weights else QuantType.QInt8
             quantize_static(str(prepared), str(out), _FaceReader(calibration_faces),
-                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True)
-            method = f"static, calibrated on {len(calibration_faces)} faces"
+                            activation_type=QuantType.QUInt8, weight_type=weights, per_channel=per_channel,
+                            reduce_range=reduce_range, op_types_to_quantize=list(op_types) if op_types else None)
+            method = (f"static, calibrated on {len(calibration_faces)} faces, "
+                      f"{'per-channel' if per_channel else 'per-tensor'} {'u' if unsigned_weights else ''}int8 "
+                      f"weights{' (7-bit range)' if reduce_range else ''}, "
+                      f"{'+'.join(op_types) if op_types else 'all'} operators")
         else:
             quantize_dynamic(str(prepared), str(out), weight_type=QuantType.QUInt8)
             method = "dynamic"

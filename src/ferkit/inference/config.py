@@ -10,6 +10,7 @@ from ferkit.config_fields import check_bounds, option
 from ferkit.env import ENV_CACHE_DIR, ENV_YUNET_PATH
 from ferkit.inference.detect import MIN_FACE, SCORE_THRESHOLD, DetectorName
 from ferkit.inference.pipeline import DEFAULT_MODEL, Recognizer
+from ferkit.models.bundled import bundled_names
 
 
 @dataclass(frozen=True)
@@ -17,7 +18,8 @@ class RecognizerConfig:
     """The options of a Recognizer that the commands expose. Unset paths follow the environment (`ferkit.env`),
     as `Recognizer()` does."""
 
-    model: str = option(DEFAULT_MODEL, "bundled model name (base, large, small), .onnx file or ferkit model file")
+    model: str = option(DEFAULT_MODEL, f"bundled model name ({', '.join(bundled_names())}), .onnx file or "
+                                                "ferkit model file")
     detector: DetectorName = option(
         "auto", "face detector; auto = YuNet on ONNX Runtime, or the Haar cascade when YuNet cannot be "
                 "downloaded; yunet = YuNet on OpenCV's FaceDetectorYN")

@@ -30,7 +30,7 @@ from ferkit.inference.types import Detection, FacePrediction
 from ferkit.inference.video import Frame
 from ferkit.transforms.preprocess import prepare_faces, to_gray
 
-DEFAULT_MODEL = "base"
+DEFAULT_MODEL = "base"  # one fast network (weights/base.onnx); the one default of every command and the service
 
 
 @dataclass(frozen=True)

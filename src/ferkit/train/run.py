@@ -30,12 +30,11 @@ from ferkit.data import DatasetSplits, load_dataset
 from ferkit.data.arrays import FaceArrays
 from ferkit.data.split import stratified_split
 from ferkit.errors import ConfigError
-from ferkit.inference.classify import bundled_model_path
 from ferkit.models import create_model
-from ferkit.models.checkpoint import load_model
 from ferkit.models.flops import count_parameters
 from ferkit.models.meta import ModelMeta
-from ferkit.models.onnx_import import calibrate_batchnorm, model_from_onnx
+from ferkit.models.onnx_import import calibrate_batchnorm
+from ferkit.models.pretrained import load_pretrained
 from ferkit.models.prune import prune_into
 from ferkit.train.callbacks import AtomicCheckpointIO, BestModelExport, EpochHistory
 from ferkit.train.config import TrainConfig
@@ -135,36 +134,26 @@ CALIBRATION_FACES = 2048
 
 
 def _load_trainable(source: Path, faces: np.ndarray) -> tuple[nn.Module, ModelMeta]:
-    """A trained model to fine-tune: a ferkit model file or run folder, or an exported `.onnx` file or a bundled
-    model's name, rebuilt from the ONNX weights with its BatchNorms calibrated on `faces` (`models.onnx_import`);
-    `NAME:K` or `FILE.onnx:K` is the K-th network of an exported ensemble (`large:0`)."""
-    name, member = _split_member(str(source))
-    bundled = bundled_model_path(name) if not Path(name).exists() else None
-    onnx_file = bundled or (Path(name) if name.endswith(".onnx") else None)
-    if onnx_file is None:
-        return load_model(source)
-    model, meta = model_from_onnx(onnx_file, member=member)
-    pick = np.random.default_rng(0).permutation(len(faces))[:CALIBRATION_FACES]
-    calibrate_batchnorm(model, faces[np.sort(pick)])
-    log.info("fine-tuning %s: weights rebuilt from %s, BatchNorm calibrated on %d training faces", source,
-             onnx_file, len(pick))
-    return model, ModelMeta.from_dict(meta)
-
-
-def _split_member(source: str) -> tuple[str, int | None]:
-    """`"large:1"` -> `("large", 1)`; a source without a `:K` suffix (a Windows drive, say) is returned whole."""
-    name, _, index = source.rpartition(":")
-    return (name, int(index)) if name and index.isdigit() else (source, None)
+    """A trained model to fine-tune (`models.pretrained.load_pretrained`: a bundled name, `large:0`, an `.onnx`
+    file, a ferkit model file or run folder); weights rebuilt from an ONNX file get their BatchNorms calibrated
+    on `faces` (`models.onnx_import`)."""
+    pretrained = load_pretrained(source)
+    if pretrained.onnx_file is not None:
+        pick = np.random.default_rng(0).permutation(len(faces))[:CALIBRATION_FACES]
+        calibrate_batchnorm(pretrained.model, faces[np.sort(pick)])
+        log.info("fine-tuning %s: weights rebuilt from %s, BatchNorm calibrated on %d training faces", source,
+                 pretrained.onnx_file, len(pick))
+    return pretrained.model, pretrained.meta
 
 
 def _build_model(cfg: TrainConfig, classes: tuple[str, ...], faces: np.ndarray) -> nn.Module:
-    """A fresh model, or (with --init-from) a fine-tuned one; channels-last on CUDA when `cfg` asks for it."""
+    """A fresh model, or (with --init-from) a fine-tuned one; channels-last when `cfg` asks for it."""
     if cfg.init_from is None:
         model = create_model(cfg.model, num_classes=len(classes), input_size=cfg.data.input_size,
                              drop_rate=cfg.drop_rate)
     else:
         model = _fine_tuned(cfg, classes, faces)
-    if _on_cuda(cfg) and cfg.channels_last:
+    if cfg.channels_last:
         model.to(memory_format=torch.channels_last)
     return model
 

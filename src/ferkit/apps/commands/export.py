@@ -26,6 +26,8 @@ class ExportConfig:
     calibration_data: Path | None = option(
         None, "data set whose training faces calibrate static int8 quantisation; unset = dynamic quantisation")
     calibration_faces: int = option(512, "training faces used for calibration", "[1, inf)")
+    int8_full_range: bool = option(False, "static int8: full 8-bit weights instead of 7-bit ones, which ONNX "
+                                          "Runtime's kernels cannot saturate on x86 CPUs without VNNI")
     eval_data: Path | None = option(None, "data set on which to report the int8 accuracy change "
                                           "(e.g. ../shared/data/fer2013)")
     eval_split: str = option("PublicTest", "split of --eval-data to evaluate on")
@@ -40,7 +42,8 @@ class ExportConfig:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", type=Path, nargs="+", metavar="CHECKPOINT",
-                        help="ferkit model file or run directory; several are exported as one averaging ensemble")
+                        help="ferkit model file or run directory, or one network of a shipped model (large:0); "
+                             "several are exported as one averaging ensemble")
     parser.add_argument("--onnx", type=Path, required=True, help="the .onnx file to write (plus <name>.json)")
     add_config_arguments(parser, ExportConfig)
 
@@ -67,9 +70,9 @@ def run(args: argparse.Namespace) -> int:
 def _check_outputs(onnx: Path, checkpoints: list[Path], ensemble: bool, int8: bool) -> None:
     """Every file the export will write (the ONNX file, its metadata, the ensemble's model file, the int8 copy)
     is checked against the input model files before any work."""
-    from ferkit.models.checkpoint import resolve_model_path
+    from ferkit.models.pretrained import source_file
 
-    inputs = [resolve_model_path(c) for c in checkpoints]
+    inputs = [source_file(c) for c in checkpoints]
     outputs = {"--onnx": onnx, "--onnx (its metadata)": onnx.with_suffix(".json")}
     if ensemble:
         outputs["--onnx (the ensemble's model file)"] = onnx.with_suffix(".pt")
@@ -96,7 +99,8 @@ def _export_int8(onnx_path: Path, cfg: ExportConfig) -> dict:
         train = _load_faces(onnx_path, cfg.calibration_data, "train")
         pick = np.random.default_rng(0).permutation(len(train))[: cfg.calibration_faces]
         calibration = train.images[np.sort(pick)]
-    int8_path = quantize_int8(onnx_path, onnx_path.with_suffix(".int8.onnx"), calibration)
+    int8_path = quantize_int8(onnx_path, onnx_path.with_suffix(".int8.onnx"), calibration,
+                              reduce_range=not cfg.int8_full_range)
     out: dict = {"onnx": str(int8_path), "calibration_faces": 0 if calibration is None else len(calibration)}
     if cfg.eval_data is not None:
         faces = _load_faces(onnx_path, cfg.eval_data, cfg.eval_split)

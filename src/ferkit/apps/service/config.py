@@ -20,8 +20,7 @@ class ServeConfig:
 
     host: str = option("127.0.0.1", "interface to listen on (0.0.0.0 for all)")
     port: int = option(8000, "TCP port", "[1, 65535]")
-    # The fast bundled model: 'large' (an ensemble) is more accurate but classifies ~7 faces/s on 2 cores.
-    recognizer: RecognizerConfig = nested(RecognizerConfig(model="small"), "the model and the face detector; "
+    recognizer: RecognizerConfig = nested(RecognizerConfig(), "the model and the face detector; "
                                           "score_threshold and align are each request's defaults")
     max_upload_bytes: int = option(10 * 1024 * 1024, "largest request body (413)", "[1, inf)")
     max_pixels: int = option(MAX_PIXELS, "largest image width*height (413)", "[1, inf)")

@@ -1,0 +1,45 @@
+"""The models shipped inside the package (`ferkit/weights/<name>.onnx` + `<name>.json`), found by name.
+
+Torch-free: inference looks a name up here, and so do training (`--init-from`), export and evaluation, so a name
+means the same file everywhere. A name may carry a member index, `large:1`, for one network of a shipped ensemble
+(`split_member`). A shipped int8 file cannot be trained; its metadata's `fine_tune_from` names the float network
+that `--init-from NAME` rebuilds instead (`base` is `large:0` quantised).
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+
+def bundled_models() -> dict[str, Path]:
+    """Models shipped inside the package, by name."""
+    folder = resources.files("ferkit") / "weights"
+    if not folder.is_dir():
+        return {}
+    return {Path(f.name).stem: Path(str(f)) for f in folder.iterdir() if f.name.endswith(".onnx")}
+
+
+def bundled_model_path(name: str) -> Path | None:
+    """The file of bundled model `name`, or None when no such model is shipped."""
+    return bundled_models().get(name)
+
+
+def bundled_names() -> list[str]:
+    """The names of the shipped models, for help texts and error messages."""
+    return sorted(bundled_models())
+
+
+def bundled_metadata(name: str) -> dict:
+    """The sidecar metadata (`<name>.json`) of bundled model `name`."""
+    path = bundled_model_path(name)
+    if path is None:
+        raise KeyError(name)
+    return json.loads(path.with_suffix(".json").read_text())
+
+
+def split_member(source: str) -> tuple[str, int | None]:
+    """`"large:1"` -> `("large", 1)`; a source without a `:K` suffix (a Windows drive, say) is returned whole."""
+    name, _, index = source.rpartition(":")
+    return (name, int(index)) if name and index.isdigit() else (source, None)

@@ -1,0 +1,59 @@
+"""One way from a name to trainable weights (`models.pretrained`): bundled names first, then paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ferkit.errors import ModelError
+from ferkit.inference.classify import OnnxClassifier
+from ferkit.models import create_model
+from ferkit.models.bundled import bundled_model_path, split_member
+from ferkit.models.checkpoint import save_model
+from ferkit.models.meta import ModelMeta
+from ferkit.models.pretrained import load_pretrained, source_file
+from ferkit.transforms.preprocess import to_model_input
+
+FACES = np.random.default_rng(0).integers(0, 256, (8, 48, 48), dtype=np.uint8)
+
+
+def test_a_member_index_is_split_from_a_name_but_a_drive_letter_is_not():
+    assert split_member("large:1") == ("large", 1)
+    assert split_member("C:\\runs\\a") == ("C:\\runs\\a", None)
+    assert split_member("model.onnx") == ("model.onnx", None)
+
+
+def test_a_bundled_name_wins_over_a_folder_of_that_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    (tmp_path / "small").mkdir()
+    monkeypatch.chdir(tmp_path)
+    loaded = load_pretrained("small")
+    assert loaded.meta.model_name == "small" and loaded.onnx_file == bundled_model_path("small")
+    assert source_file("small") == bundled_model_path("small")
+
+
+def test_the_shipped_int8_base_rebuilds_the_float_network_it_was_quantised_from():
+    base, member = load_pretrained("base"), load_pretrained("large:0")
+    assert base.meta.model_name == "vgg" and base.onnx_file == bundled_model_path("large")
+    x = torch.from_numpy(to_model_input(FACES))
+    with torch.inference_mode():
+        torch.testing.assert_close(base.model(x), member.model(x))
+    # and it is the network inside base.onnx, up to int8 rounding
+    probs = base.model(x).softmax(1).detach().numpy()
+    assert (probs.argmax(1) == OnnxClassifier(bundled_model_path("base")).predict(FACES).argmax(1)).mean() >= 0.75
+
+
+def test_a_model_file_loads_as_saved_and_is_not_marked_as_rebuilt(tmp_path: Path):
+    model = create_model("cnn", num_classes=3)
+    meta = ModelMeta(model_name="cnn", model_args=model.model_args, classes=("a", "b", "c"))
+    path = save_model(tmp_path / "model.pt", model, meta)
+    loaded = load_pretrained(tmp_path)
+    assert loaded.onnx_file is None and loaded.meta.classes == ("a", "b", "c")
+    assert source_file(tmp_path) == path
+
+
+def test_a_missing_onnx_file_is_named(tmp_path: Path):
+    with pytest.raises(ModelError, match=r"missing\.onnx: no such file"):
+        load_pretrained(tmp_path / "missing.onnx")
