@@ -70,21 +70,21 @@ def main() -> None:
     model = OnnxClassifier(args.onnx)
     test, train = faces_of(model, args.data, "PublicTest"), faces_of(model, args.data, "train")
     pick = np.sort(np.random.default_rng(0).permutation(len(train))[: args.calibration_faces])
-    results = {}
+    report = {
+        "benchmark": "int8 options: FER2013 PublicTest accuracy and ONNX Runtime classifier faces/s per variant",
+        "model": str(args.onnx), "date": now_utc(), "hardware": machine, "split": "FER2013 PublicTest",
+        "faces": len(test), "calibration_faces": len(pick),
+        "command": "python benchmarks/bench_int8.py " + " ".join(sys.argv[1:]), "variants": {}}
     with tempfile.TemporaryDirectory() as tmp:
         for name, variant in VARIANTS.items():
             path = args.onnx
             if variant is not None:
                 calibrated, options = variant
-                path = Path(tmp) / f"{len(results)}.onnx"
+                path = Path(tmp) / f"{len(report['variants'])}.onnx"
                 quantize_int8(args.onnx, path, train.images[pick] if calibrated else None, **options)
-            results[name] = measure(path, test)
-            print(name, json.dumps(results[name]), flush=True)
-    write_results(args.out, {
-        "benchmark": "int8 options: FER2013 PublicTest accuracy and ONNX Runtime classifier faces/s per variant",
-        "model": str(args.onnx), "date": now_utc(), "hardware": machine, "split": "FER2013 PublicTest",
-        "faces": len(test), "calibration_faces": len(pick),
-        "command": "python benchmarks/bench_int8.py " + " ".join(sys.argv[1:]), "variants": results})
+            report["variants"][name] = measure(path, test)
+            print(name, json.dumps(report["variants"][name]), flush=True)
+            write_results(args.out, report)  # after each variant, so an interrupted run keeps what it measured
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from ferkit.evaluate.predict import Scorer, Tta, predict_probs
 from ferkit.evaluate.report import EvalReport, write_report
 from ferkit.evaluate.votes import VoteMetrics, vote_metrics
 from ferkit.inference.classify import OnnxClassifier
-from ferkit.models.bundled import bundled_model_path
+from ferkit.models.bundled import bundled_model_path, bundled_names
 from ferkit.models.meta import ModelMeta
 from ferkit.train.outdir import free_dir
 from ferkit.train.rundir import EVALUATION_FILE, REPORT_FILE, RunDir
@@ -42,8 +42,8 @@ log = logging.getLogger(__name__)
 class EvalConfig:
     """One evaluation: which model, on which faces, with which test-time augmentation, written where."""
 
-    model: str = required("the model: a bundled name (base, large, small), an exported .onnx file, a ferkit model "
-                          "file, or a run directory holding model.pt", aliases=("--checkpoint",))
+    model: str = required(f"the model: a bundled name ({', '.join(bundled_names())}), an exported .onnx file, a "
+                          "ferkit model file, or a run directory holding model.pt", aliases=("--checkpoint",))
     data: Path | None = option(None, "data set to evaluate on; unset = the one the model was trained on")
     split: str = option("val", "split: train, val, test, FER2013's Training, PublicTest, PrivateTest, or all (every "
                            "face: a folder of labelled faces with no split of its own)")

@@ -31,6 +31,12 @@ def bundled_names() -> list[str]:
     return sorted(bundled_models())
 
 
+def single_network_names() -> list[str]:
+    """The shipped models that are one network (fine-tuned whole by `--init-from NAME`; an ensemble's networks are
+    taken one at a time, `large:K`)."""
+    return [name for name in bundled_names() if bundled_metadata(name).get("model_name") != "ensemble"]
+
+
 def bundled_metadata(name: str) -> dict:
     """The sidecar metadata (`<name>.json`) of bundled model `name`."""
     path = bundled_model_path(name)

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from ferkit.config_fields import check_bounds, flat_fields, from_flat, nested, option, to_flat
 from ferkit.data.config import DataConfig
 from ferkit.errors import ConfigError
+from ferkit.models.bundled import bundled_names, single_network_names
 from ferkit.train.augment import AugmentConfig
 from ferkit.train.optim import OptimConfig, OptimizerName, SchedulerName
 
@@ -36,9 +37,10 @@ class TrainConfig:
     # model
     model: str = option("cnn", "architecture name (see `ferkit models`)")
     drop_rate: float | None = option(None, "dropout of the classifier head (default: the model's own)", "[0, 1)")
-    init_from: Path | None = option(None, "fine-tune from a bundled model (small), an exported .onnx file, "
-                                           "a ferkit model file or run dir (transfer learning), or one network of an "
-                                           "ensemble: large:0, large:1 (VGG), large:2 (ResNet-18)")
+    init_from: Path | None = option(None, f"fine-tune from a bundled model ({', '.join(single_network_names())}; "
+                                           "base = the float large:0), an exported .onnx file, a ferkit model "
+                                           "file or run dir (transfer learning), or one network of an ensemble: "
+                                           "large:0, large:1 (VGG), large:2 (ResNet-18)")
     freeze_backbone: bool = option(False, "with --init-from: train only the classifier head")
     prune: bool = option(False, "with --init-from: start --model from the most important channels of the "
                                 "--init-from network, a wider one of the same layout (VGG family), e.g. --model "
@@ -58,7 +60,8 @@ class TrainConfig:
     early_stop_patience: int = option(10, "stop after this many epochs without a better val accuracy (0 = never)",
                                      "[0, inf)")
     # knowledge distillation
-    teacher: str | None = option(None, "distil from this model: a bundled name (large), an .onnx or ferkit model file")
+    teacher: str | None = option(None, f"distil from this model: a bundled name ({', '.join(bundled_names())}), an "
+                                       ".onnx or ferkit model file")
     distill_weight: float = option(0.5, "with --teacher: share of the loss that follows the teacher (the rest: labels)",
                                    "[0, 1]")
     distill_temperature: float = option(4.0, "with --teacher: softmax temperature of teacher and student",
