@@ -117,10 +117,11 @@ def test_train_options_keep_their_names_and_reach_the_nested_configs(capsys: pyt
                  "--print-config"]) == 0
     printed = json.loads(capsys.readouterr().out)
     config = TrainConfig.from_dict(printed)
-    assert (config.data.path, config.data.skip_bad, config.data.denoise) == (Path("faces"), True, True)
+    faces = Path("faces").resolve()  # stored absolute: the run's folder is read from anywhere
+    assert (config.data.path, config.data.skip_bad, config.data.denoise) == (faces, True, True)
     assert config.data.seed == 3  # the run's --seed also seeds the data split
     assert config.augment == replace(AugmentConfig(), rotate=5.0)
-    assert "rotate" not in printed and printed["aug_rotate"] == 5.0 and printed["data"] == "faces"
+    assert "rotate" not in printed and printed["aug_rotate"] == 5.0 and printed["data"] == str(faces)
 
 
 def test_a_run_config_written_before_nesting_still_loads():
