@@ -32,10 +32,11 @@ def test_environment_supplies_key_and_origins_and_leaves_paths_to_the_recognizer
     assert config_values_from_env() == {}
 
 
-def test_the_recognizer_options_are_the_shared_ones_with_serves_own_default_model():
+def test_the_recognizer_options_are_the_shared_ones_with_the_one_default_model():
     args = build_parser("serve").parse_args(["serve", "--score-threshold", "0.5", "--min-face", "40"])
     config = config_from_args(ServeConfig, args)
-    assert config.recognizer == RecognizerConfig(model="small", score_threshold=0.5, min_face=40)
+    assert config.recognizer == RecognizerConfig(model="base", score_threshold=0.5, min_face=40)
+    assert RecognizerConfig().model == "base"
 
 
 def test_serve_options_come_from_the_config_and_hide_the_api_key():

@@ -13,9 +13,9 @@ from ferkit.inference.classify import (
     ONNX_CHUNK,
     OnnxClassifier,
     TorchClassifier,
-    bundled_models,
     load_classifier,
 )
+from ferkit.models.bundled import bundled_models
 from ferkit.transforms.preprocess import to_model_input
 
 FACES = np.random.default_rng(0).integers(0, 256, (5, 48, 48), dtype=np.uint8)
