@@ -119,3 +119,19 @@ def test_distillation_options_are_checked() -> None:
         TrainConfig(teacher="large", distill_views=0)
     with pytest.raises(ConfigError, match="needs a --teacher"):
         TrainConfig(distill_views=3)
+
+
+def test_a_slow_teacher_reports_its_progress(tiny_onnx: Path, make_faces, monkeypatch: pytest.MonkeyPatch,
+                                             caplog: pytest.LogCaptureFixture) -> None:
+    """Labelling takes minutes on a full data set: its log says how far it is (issue #22: it was silent)."""
+    from functools import partial
+
+    from ferkit.progress import Progress
+    from ferkit.train import distill
+
+    monkeypatch.setattr(distill, "Progress", partial(Progress, every_s=0.0))  # every call is "slow"
+    faces = make_faces(300)
+    with caplog.at_level("INFO", logger="ferkit.train.distill"):
+        teacher_log_probs(tiny_onnx, faces, clahe=False, cache_dir=None)
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("teacher ")]
+    assert lines[0].startswith(f"teacher {tiny_onnx.name}: 256/300 faces") and "300/300 faces" in lines[-1]

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -28,11 +27,12 @@ from ferkit.errors import ConfigError
 from ferkit.files import atomic_path
 from ferkit.inference.classify import Classifier, load_classifier
 from ferkit.inference.download import sha256_of
+from ferkit.progress import Progress
 from ferkit.train.augment import AugmentConfig, augment_batch
 
 log = logging.getLogger(__name__)
 
-CHUNK = 256  # faces per teacher call: large enough to amortise the call, small enough to log progress
+CHUNK = 256  # faces per teacher call: large enough to amortise the call, small enough for progress every few s
 
 
 def distillation_loss(student_logits: torch.Tensor, teacher_log_probs: torch.Tensor,
@@ -83,13 +83,10 @@ def _label(teacher: _Teacher, images: np.ndarray, cache_dir: Path | None) -> np.
         log.info("teacher soft labels from cache %s", found[0])
         return np.load(found[0])
 
-    start, probs = time.perf_counter(), []
+    progress, probs = Progress(log, f"teacher {teacher.source.name}", len(images)), []
     for i in range(0, len(images), CHUNK):
         probs.append(teacher.model.predict(images[i:i + CHUNK])[:, teacher.columns])
-        done = min(i + CHUNK, len(images))
-        if len(probs) % 10 == 0 or done == len(images):
-            log.info("teacher %s: %d/%d faces (%.0f faces/s)", teacher.source.name, done, len(images),
-                     done / (time.perf_counter() - start))
+        progress.add(len(probs[-1]))
     p = np.concatenate(probs).astype(np.float64)
     out = np.log(np.clip(p / p.sum(axis=1, keepdims=True), 1e-8, None)).astype(np.float32)
     if cached is not None:
