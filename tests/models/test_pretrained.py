@@ -57,3 +57,12 @@ def test_a_model_file_loads_as_saved_and_is_not_marked_as_rebuilt(tmp_path: Path
 def test_a_missing_onnx_file_is_named(tmp_path: Path):
     with pytest.raises(ModelError, match=r"missing\.onnx: no such file"):
         load_pretrained(tmp_path / "missing.onnx")
+
+
+def test_an_int8_file_without_its_float_network_is_refused_by_name(monkeypatch: pytest.MonkeyPatch):
+    from ferkit.models import pretrained
+
+    meta = {"model_name": "vgg", "quantization": "int8 static, calibrated on 512 faces"}
+    monkeypatch.setattr(pretrained, "bundled_metadata", lambda name: meta)
+    with pytest.raises(ModelError, match=r"small ships as an int8 static file, whose weights cannot be trained"):
+        load_pretrained("small")

@@ -32,9 +32,14 @@ def bundled_names() -> list[str]:
 
 
 def single_network_names() -> list[str]:
-    """The shipped models that are one network (fine-tuned whole by `--init-from NAME`; an ensemble's networks are
-    taken one at a time, `large:K`)."""
-    return [name for name in bundled_names() if bundled_metadata(name).get("model_name") != "ensemble"]
+    """The shipped models that `--init-from NAME` fine-tunes whole: one network, in float or with the float network
+    it came from named (`fine_tune_from`); an ensemble's networks are taken one at a time, `large:K`."""
+    return [name for name in bundled_names() if is_trainable(bundled_metadata(name))]
+
+
+def is_trainable(meta: dict) -> bool:
+    """Whether the float weights of a shipped model's single network can be had (see `single_network_names`)."""
+    return meta.get("model_name") != "ensemble" and ("quantization" not in meta or "fine_tune_from" in meta)
 
 
 def bundled_metadata(name: str) -> dict:

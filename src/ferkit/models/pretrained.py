@@ -14,7 +14,13 @@ from pathlib import Path
 from torch import nn
 
 from ferkit.errors import ModelError
-from ferkit.models.bundled import bundled_metadata, bundled_model_path, split_member
+from ferkit.models.bundled import (
+    bundled_metadata,
+    bundled_model_path,
+    is_trainable,
+    single_network_names,
+    split_member,
+)
 from ferkit.models.checkpoint import load_model, resolve_model_path
 from ferkit.models.meta import ModelMeta
 from ferkit.models.onnx_import import model_from_onnx
@@ -48,9 +54,12 @@ def load_pretrained(source: str | Path) -> Pretrained:
     name, member = split_member(str(source))
     bundled = bundled_model_path(name)
     if bundled is not None:
-        redirect = bundled_metadata(name).get("fine_tune_from")
-        if redirect and member is None:
-            return load_pretrained(redirect)
+        meta = bundled_metadata(name)
+        if member is None and "fine_tune_from" in meta:
+            return load_pretrained(meta["fine_tune_from"])
+        if member is None and not is_trainable(meta) and meta.get("model_name") != "ensemble":
+            raise ModelError(f"{name} ships as an {meta['quantization'].split(',')[0]} file, whose weights cannot be "
+                             f"trained; fine-tune from one of {', '.join(single_network_names())} or large:K instead")
         onnx_file = bundled
     elif name.endswith(".onnx"):
         onnx_file = Path(name)
