@@ -45,9 +45,7 @@ VARIANTS: dict[str, tuple[bool, dict] | None] = {
 
 
 def faces_of(model: OnnxClassifier, data: Path, split: str):
-    pre = model.preprocess
-    return load_split(DataConfig(path=data, classes=model.classes, input_size=pre.input_size, clahe=pre.clahe,
-                                 denoise=pre.denoise), split)
+    return load_split(DataConfig.for_model(data, model.classes, model.preprocess), split)
 
 
 def measure(path: Path, test) -> dict:

@@ -35,3 +35,10 @@ def test_preprocess_carries_the_pixel_settings():
 def test_bad_values_are_refused(kwargs, message):
     with pytest.raises(ConfigError, match=message):
         DataConfig(path=Path("x"), **kwargs)
+
+
+def test_a_models_data_config_keeps_its_extra_classes_and_preprocessing() -> None:
+    cfg = DataConfig.for_model(Path("faces"), ("happy", "sad", "contempt"), PreprocessConfig(input_size=40, clahe=True),
+                               seed=3)
+    assert cfg.classes == ("happy", "sad", "contempt") and cfg.extra_classes == ("contempt",)
+    assert cfg.preprocess == PreprocessConfig(input_size=40, clahe=True) and cfg.seed == 3

@@ -52,6 +52,15 @@ class DataConfig:
         object.__setattr__(self, "extra_classes", tuple(self.extra_classes))
         check_bounds(self)
 
+    @classmethod
+    def for_model(cls, path: Path, classes: tuple[str, ...], preprocess: PreprocessConfig, **options) -> DataConfig:
+        """The faces of `path` as a model of `classes` (contempt and other non-canonical ones kept) prepared by
+        `preprocess` sees them: what evaluation, int8 calibration and benchmarks load."""
+        from ferkit.data.labels import is_canonical
+
+        return cls(path=path, classes=classes, extra_classes=tuple(c for c in classes if not is_canonical(c)),
+                   input_size=preprocess.input_size, clahe=preprocess.clahe, denoise=preprocess.denoise, **options)
+
     @property
     def preprocess(self) -> PreprocessConfig:
         """The preprocessing every face of this data set goes through (and that the model will carry)."""

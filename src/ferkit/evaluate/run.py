@@ -18,7 +18,7 @@ import numpy as np
 from ferkit.config_fields import check_bounds, option, required
 from ferkit.data import DataConfig, FaceArrays, load_split
 from ferkit.data.ferplus import FERPLUS_CLASSES
-from ferkit.data.labels import is_canonical, normalise_label
+from ferkit.data.labels import normalise_label
 from ferkit.data.split import select_classes
 from ferkit.errors import ConfigError, DataError, ModelError
 from ferkit.evaluate.figures import FaceExample
@@ -164,17 +164,9 @@ def _data_path(cfg: EvalConfig, meta: ModelMeta) -> Path:
 def _data_config(cfg: EvalConfig, meta: ModelMeta, data_path: Path) -> DataConfig:
     """The data settings training used (FER+ labels by majority, the default, whatever it trained on)."""
     train_cfg, defaults = meta.train_config, DataConfig(path=data_path)
-    return DataConfig(
-        path=data_path,
-        classes=meta.classes,
-        extra_classes=tuple(c for c in meta.classes if not is_canonical(c)),
-        input_size=meta.preprocess.input_size,
-        clahe=meta.preprocess.clahe,
-        denoise=meta.preprocess.denoise,
-        val_fraction=train_cfg.get("val_fraction", defaults.val_fraction),
-        seed=train_cfg.get("seed", defaults.seed),
-        cache_dir=cfg.cache_dir,
-    )
+    return DataConfig.for_model(data_path, meta.classes, meta.preprocess,
+                                val_fraction=train_cfg.get("val_fraction", defaults.val_fraction),
+                                seed=train_cfg.get("seed", defaults.seed), cache_dir=cfg.cache_dir)
 
 
 def _load_faces(cfg: EvalConfig, meta: ModelMeta, data_path: Path) -> FaceArrays:

@@ -114,7 +114,4 @@ def _load_faces(onnx_path: Path, data: Path, split: str):
     from ferkit.inference.classify import OnnxClassifier
 
     model = OnnxClassifier(onnx_path)
-    pre = model.preprocess
-    cfg = DataConfig(path=data, classes=model.classes, input_size=pre.input_size, clahe=pre.clahe,
-                     denoise=pre.denoise)
-    return load_split(cfg, split)
+    return load_split(DataConfig.for_model(data, model.classes, model.preprocess), split)

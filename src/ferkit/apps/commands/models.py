@@ -28,12 +28,15 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"shipped": shipped, "architectures": architectures, "architectures_note": why_not},
                          indent=2))
         return 0
-    print(f"{'shipped model':<16}{'classes':>8}{'accuracy':>10}  {'split':<20}{'faces/s':>9}{'file MB':>9}")
+    print(f"{'shipped model':<16}{'classes':>8}{'accuracy':>10}  {'split':<20}{'FER+ maj.':>10}{'faces/s':>13}"
+          f"{'file MB':>9}")
     for m in shipped:
         accuracy = "-" if m["accuracy"] is None else f"{m['accuracy']:.4f}"
+        ferplus = "-" if m["ferplus_majority_accuracy"] is None else f"{m['ferplus_majority_accuracy']:.4f}"
         speed = "not measured" if m["faces_per_s"] is None else f"{m['faces_per_s']:,}"
-        print(f"{m['name']:<16}{len(m['classes']):>8}{accuracy:>10}  {m['split'] or '-':<20}{speed:>9}"
+        print(f"{m['name']:<16}{len(m['classes']):>8}{accuracy:>10}  {m['split'] or '-':<20}{ferplus:>10}{speed:>13}"
               f"{m['file_bytes'] / 1e6:>9.1f}")
+    print("(FER+ maj.: accuracy against the FER+ annotators' majority vote on FER2013Valid, the PublicTest faces)")
     if SPEEDS_FILE.is_file():
         print(f"(faces/s: ONNX Runtime, batch 64, from {SPEEDS_FILE.name})")
     print()
@@ -48,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def shipped_models() -> list[dict[str, Any]]:
-    """Name, classes, accuracy and its split, speed (None: not measured) and file size of each shipped model."""
+    """Name, classes, accuracy and its split, accuracy against the FER+ majority vote, speed (None: not measured)
+    and file size of each shipped model."""
     speeds = _measured_speeds()
     rows = []
     for name, path in sorted(bundled_models().items()):
@@ -56,6 +60,7 @@ def shipped_models() -> list[dict[str, Any]]:
         metrics = meta.get("metrics") or {}
         rows.append({"name": name, "classes": meta.get("classes", []),
                      "accuracy": metrics.get("accuracy"), "split": metrics.get("split"),
+                     "ferplus_majority_accuracy": (meta.get("metrics_ferplus") or {}).get("majority_accuracy"),
                      "faces_per_s": speeds.get(name), "file_bytes": path.stat().st_size})
     return rows
 
