@@ -10,6 +10,7 @@ repeated calls (benchmarks/timing.py); all variants in one run, so they compare 
 Writes benchmarks/results/int8_options.json.
 
     python benchmarks/bench_int8.py FLOAT.onnx [--data ../shared/data/fer2013] [--calibration-faces 512]
+        [--variants fp32 int8-8bit int8-7bit int8-u8u8 int8-per-tensor int8-conv-only int8-dynamic]
 """
 
 from __future__ import annotations
@@ -32,15 +33,16 @@ from ferkit.inference.classify import OnnxClassifier
 REPO = Path(__file__).resolve().parents[1]
 RESULT = REPO / "benchmarks" / "results" / "int8_options.json"
 
-# name -> (calibrated, quantize_int8 keyword arguments); None: the float file itself
+# name -> (calibrated, quantize_int8 keyword arguments); None: the float file itself. All static variants have
+# per-channel int8 weights over every operator unless their name says otherwise.
 VARIANTS: dict[str, tuple[bool, dict] | None] = {
     "fp32": None,
-    "int8 static, per-channel, all operators": (True, {"reduce_range": False}),
-    "int8 static, per-channel, 7-bit weights (reduce_range)": (True, {"reduce_range": True}),
-    "int8 static, per-channel, uint8 weights (U8U8)": (True, {"reduce_range": False, "unsigned_weights": True}),
-    "int8 static, per-tensor": (True, {"reduce_range": False, "per_channel": False}),
-    "int8 static, per-channel, Conv only": (True, {"reduce_range": False, "op_types": ("Conv",)}),
-    "int8 dynamic": (False, {}),
+    "int8-8bit": (True, {"reduce_range": False}),
+    "int8-7bit": (True, {"reduce_range": True}),  # ferkit export's default
+    "int8-u8u8": (True, {"reduce_range": False, "unsigned_weights": True}),
+    "int8-per-tensor": (True, {"reduce_range": False, "per_channel": False}),
+    "int8-conv-only": (True, {"reduce_range": False, "op_types": ("Conv",)}),
+    "int8-dynamic": (False, {}),
 }
 
 
@@ -60,6 +62,7 @@ def main() -> None:
     parser.add_argument("onnx", type=Path, help="float32 ONNX file written by ferkit export")
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "fer2013")
     parser.add_argument("--calibration-faces", type=int, default=512)
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--out", type=Path, default=RESULT)
     args = parser.parse_args()
     machine = hardware(onnxruntime=onnxruntime.__version__)
@@ -74,7 +77,8 @@ def main() -> None:
         "faces": len(test), "calibration_faces": len(pick),
         "command": "python benchmarks/bench_int8.py " + " ".join(sys.argv[1:]), "variants": {}}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, variant in VARIANTS.items():
+        for name in args.variants:
+            variant = VARIANTS[name]
             path = args.onnx
             if variant is not None:
                 calibrated, options = variant

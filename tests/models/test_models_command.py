@@ -41,6 +41,7 @@ def test_a_shipped_model_shows_its_classes_accuracy_split_and_size(capsys: pytes
     small = next(m for m in json.loads(capsys.readouterr().out)["shipped"] if m["name"] == "small")
     assert len(small["classes"]) == 7 and 0.5 < small["accuracy"] < 1
     assert "PublicTest" in small["split"] and small["file_bytes"] > 100_000
+    assert 0.5 < small["ferplus_majority_accuracy"] < 1  # the crowd's label set too (issue #21)
 
 
 def test_too_small_input_size_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,10 +1,10 @@
 """Which arithmetic a training run uses: `--precision auto` and `--channels-last`, decided by the hardware.
 
-Measured on one VGG training step at batch 128 (`benchmarks/bench_train_throughput.py --settings`,
-`benchmarks/results/train_throughput*.json`): on an AMD EPYC with `avx512_bf16`, bf16 autocast with channels-last
-ran 6.4x the images/s of float32; on an AMD EPYC without it (Zen 1, AVX2 only) bf16 is emulated and ran at a
-seventh of float32's speed, while channels-last alone still doubled it. So `auto` picks bf16 only where the CPU
-computes it natively (or on CUDA), and channels-last is the default on every device.
+One VGG training step at batch 128: on an AMD EPYC with `avx512_bf16`, bf16 autocast with channels-last ran 6.4x the
+images/s of float32 (issue #20's measurement); on an AMD EPYC without it (Zen 1, AVX2 only) bf16 is emulated and ran
+at 1.4 images/s against float32's 19.7, while channels-last still gained (21.4; `small`: 212 -> 313)
+(`benchmarks/bench_train_throughput.py`, `benchmarks/results/train_throughput*.json`). So `auto` picks bf16 only
+where the CPU computes it natively (or on CUDA), and channels-last is the default on every device.
 """
 
 from __future__ import annotations
