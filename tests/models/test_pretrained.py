@@ -37,6 +37,7 @@ def test_a_bundled_name_wins_over_a_folder_of_that_name(tmp_path: Path, monkeypa
 def test_the_shipped_int8_base_rebuilds_the_float_network_it_was_quantised_from():
     base, member = load_pretrained("base"), load_pretrained("large:0")
     assert base.meta.model_name == "vgg" and base.onnx_file == bundled_model_path("large")
+    assert source_file("base") == bundled_model_path("large")  # the file an export's outputs are checked against
     x = torch.from_numpy(to_model_input(FACES))
     with torch.inference_mode():
         torch.testing.assert_close(base.model(x), member.model(x))

@@ -38,10 +38,11 @@ class Pretrained:
 
 def source_file(source: str | Path) -> Path:
     """The file `load_pretrained(source)` reads, so that a command can check its outputs against it."""
-    name, _ = split_member(str(source))
+    name, member = split_member(str(source))
     bundled = bundled_model_path(name)
     if bundled is not None:
-        return bundled
+        redirect = bundled_metadata(name).get("fine_tune_from") if member is None else None
+        return source_file(redirect) if redirect else bundled
     return Path(name) if name.endswith(".onnx") else resolve_model_path(source)
 
 
