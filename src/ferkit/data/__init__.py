@@ -66,15 +66,16 @@ def load_dataset(cfg: DataConfig) -> DatasetSplits:
         DataError: the source is missing, malformed or holds a class that is neither canonical nor listed in
             `cfg.extra_classes`; the message names the file/row/folder and the problem.
     """
-    return _assemble(cfg, *_read_selected(cfg))
+    source = _read_selected(cfg)
+    return _assemble(cfg, source.splits, source.names)
 
 
-def _read_selected(cfg: DataConfig, unknown: Unknown = "refuse") -> tuple[dict[str, FaceArrays], dict[str, str]]:
-    """Each split the source names, keeping the classes of `cfg` only, and where each split came from. A class
-    neither canonical nor in `cfg.extra_classes` is refused, or with `unknown="leave_out"` left out and counted
-    like any class not asked for (evaluation scores the classes a model shares with the data)."""
+def _read_selected(cfg: DataConfig, unknown: Unknown = "refuse", only: str | None = None) -> SourceData:
+    """Each split the source names (or its split `only` alone, when it has it), keeping the classes of `cfg`
+    only. A class neither canonical nor in `cfg.extra_classes` is refused, or with `unknown="leave_out"` left out
+    and counted like any class not asked for (evaluation scores the classes a model shares with the data)."""
     classes = resolve_classes(cfg.classes, cfg.extra_classes)
-    source = _read_source_cached(cfg)
+    source = _read_source_cached(cfg, only)
     if source.skipped:
         logger.warning("%s: skipped %d bad row(s)/file(s) (skip_bad); first: %s",
                        cfg.path, len(source.skipped), "; ".join(source.skipped[:3]))
@@ -95,7 +96,7 @@ def _read_selected(cfg: DataConfig, unknown: Unknown = "refuse") -> tuple[dict[s
         logger.log(logging.WARNING if unknown == "leave_out" else logging.INFO,
                    "%s: left out %d face(s) (%s): not among the classes %s", cfg.path, sum(left_out.values()),
                    ", ".join(f"{name} {n:,}" for name, n in left_out.items()), ",".join(classes))
-    return selected, source.names
+    return SourceData(selected, source.names, source.skipped, source.only)
 
 
 def split_key(split: str) -> str:
@@ -109,6 +110,8 @@ def load_split(cfg: DataConfig, split: str, unknown: Unknown = "refuse") -> Face
     """One split: `train`, `val`, `test`, or FER2013's names `Training`, `PublicTest`, `PrivateTest`; or `all`,
     every face of the data set, whatever splits its files name (a Kaggle `test/` folder has no training faces).
     `unknown`: what becomes of a class outside the canonical seven and `cfg.extra_classes` (`_read_selected`).
+    A validation or test split the source names is decoded (and cached) alone: scoring PublicTest does not
+    decode the 28,709 training faces.
 
     Raises:
         ConfigError: an unknown split name.
@@ -116,27 +119,31 @@ def load_split(cfg: DataConfig, split: str, unknown: Unknown = "refuse") -> Face
     """
     name = split.strip().lower()
     if name == "all":
-        return FaceArrays.concat(list(_read_selected(cfg, unknown)[0].values()))
+        return FaceArrays.concat(list(_read_selected(cfg, unknown).splits.values()))
     key = _SPLIT_ALIASES.get(name)
     if key is None:
         raise ConfigError(f"unknown split '{split}' (expected train, val, test, Training, PublicTest, PrivateTest "
                           "or all)")
-    faces = getattr(_assemble(cfg, *_read_selected(cfg, unknown)), key)
+    # The training faces are what is left after a validation split is held out: they need every split.
+    source = _read_selected(cfg, unknown, only=None if key == "train" else key)
+    if source.only is not None:
+        return source.splits[key]
+    faces = getattr(_assemble(cfg, source.splits, source.names), key)
     if faces is None:
         raise DataError(f"{cfg.path}: has no {split} split")
     return faces
 
 
-def _read_source(cfg: DataConfig) -> SourceData:
+def _read_source(cfg: DataConfig, only: str | None) -> SourceData:
     path = cfg.path
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
     if path.is_dir():
         reader = read_ferplus_folders if is_ferplus_folder(path) else read_image_folders
-        return reader(path, cfg.preprocess, cfg.skip_bad)
+        return reader(path, cfg.preprocess, cfg.skip_bad, only)
     if path.suffix.lower() == ".csv":
         reader = read_ferplus_csv if is_ferplus_csv(path) else read_fer2013_csv
-        return reader(path, cfg.preprocess, cfg.skip_bad)
+        return reader(path, cfg.preprocess, cfg.skip_bad, only)
     if path.suffix.lower() == ".npz":
         return _read_npz(path, cfg.preprocess)
     raise DataError(f"{path}: unsupported data source (expected a fer2013-format .csv, a .npz face-array file "
@@ -151,13 +158,17 @@ def _read_npz(path: Path, preprocess: PreprocessConfig) -> SourceData:
     return SourceData({UNSPLIT: FaceArrays(images, faces.labels, classes, faces.sources)}, {UNSPLIT: path.name})
 
 
-def _read_source_cached(cfg: DataConfig) -> SourceData:
+def _read_source_cached(cfg: DataConfig, only: str | None) -> SourceData:
+    """The source through the cache: an entry of the whole source serves any split; one of the split `only`
+    serves that split."""
     if cfg.cache_dir is None or cfg.path.suffix.lower() == ".npz" or not cfg.path.exists():
-        return _with_faces(cfg, _read_source(cfg))
+        return _with_faces(cfg, _read_source(cfg, only))
     fingerprint = source_fingerprint(cfg.path)
     source = load_cached(cfg, fingerprint)
+    if source is None and only is not None:
+        source = load_cached(cfg, fingerprint, only)
     if source is None:
-        source = _with_faces(cfg, _read_source(cfg))  # an empty source is refused, never cached
+        source = _with_faces(cfg, _read_source(cfg, only))  # an empty source is refused, never cached
         save_cached(cfg, source, fingerprint)
     return source
 

@@ -1,7 +1,9 @@
 """Cache what a data source reads to as uint8 `.npz` files, so loading FER2013 again takes well under 2 s.
 
 An entry is a folder named after the source and a hash of its absolute path plus the `DataConfig` fields
-that change pixels (`input_size`, `clahe`, `denoise`, `skip_bad`). Inside, `meta.json` records the source's
+that change pixels (`input_size`, `clahe`, `denoise`, `skip_bad`), and the one split it holds when a reader
+read only that split (`evaluate` scoring PublicTest: an entry of its own, used only when no entry of the
+whole source is there). Inside, `meta.json` records the source's
 fingerprint (file: size + mtime; folder: file count + newest mtime) and is written last, so an entry whose
 meta is missing or whose fingerprint differs is a miss and is rewritten in place. Class selection and the
 validation split happen after the cache, so changing them never invalidates it.
@@ -40,30 +42,32 @@ def source_fingerprint(path: Path) -> dict[str, int]:
     return {"files": count, "newest_mtime_ns": newest}
 
 
-def _key_fields(cfg: DataConfig) -> dict:
-    return {"format": CACHE_FORMAT, "source": str(cfg.path.resolve()), "input_size": cfg.input_size,
-            "clahe": cfg.clahe, "denoise": cfg.denoise, "skip_bad": cfg.skip_bad}
+def _key_fields(cfg: DataConfig, only: str | None) -> dict:
+    fields = {"format": CACHE_FORMAT, "source": str(cfg.path.resolve()), "input_size": cfg.input_size,
+              "clahe": cfg.clahe, "denoise": cfg.denoise, "skip_bad": cfg.skip_bad}
+    return fields if only is None else {**fields, "only": only}  # entries of whole sources keep their names
 
 
-def cache_entry(cfg: DataConfig) -> Path:
-    """The folder holding the cached arrays of `cfg`'s source (it may not exist yet)."""
+def cache_entry(cfg: DataConfig, only: str | None = None) -> Path:
+    """The folder holding the cached arrays of `cfg`'s source, or of its split `only` (it may not exist yet)."""
     if cfg.cache_dir is None:
         raise ValueError("cache_entry needs cfg.cache_dir")
-    digest = hashlib.sha256(json.dumps(_key_fields(cfg), sort_keys=True).encode()).hexdigest()[:16]
+    digest = hashlib.sha256(json.dumps(_key_fields(cfg, only), sort_keys=True).encode()).hexdigest()[:16]
     return cfg.cache_dir / f"{cfg.path.resolve().name}-{digest}"
 
 
-def load_cached(cfg: DataConfig, fingerprint: dict[str, int]) -> SourceData | None:
-    """The cached source data for `cfg`, or None on a miss (no entry, source changed, unreadable entry).
+def load_cached(cfg: DataConfig, fingerprint: dict[str, int], only: str | None = None) -> SourceData | None:
+    """The cached source data for `cfg` (its split `only` alone when given), or None on a miss (no entry,
+    source changed, unreadable entry).
 
     `fingerprint` is `source_fingerprint(cfg.path)`, taken by the caller before any reading.
     """
-    entry = cache_entry(cfg)
+    entry = cache_entry(cfg, only)
     try:
         meta = json.loads((entry / "meta.json").read_text())
     except (OSError, ValueError):
         return None
-    if meta.get("key") != _key_fields(cfg) or meta.get("fingerprint") != fingerprint:
+    if meta.get("key") != _key_fields(cfg, only) or meta.get("fingerprint") != fingerprint:
         logger.info("cache entry %s is stale (the source or the settings changed)", entry)
         return None
     try:
@@ -72,15 +76,16 @@ def load_cached(cfg: DataConfig, fingerprint: dict[str, int]) -> SourceData | No
         logger.warning("ignoring unreadable cache entry %s: %s", entry, exc)
         return None
     logger.info("loaded %s from cache %s", cfg.path, entry)
-    return SourceData(splits, meta["names"], tuple(meta["skipped"]))
+    return SourceData(splits, meta["names"], tuple(meta["skipped"]), only)
 
 
 def save_cached(cfg: DataConfig, data: SourceData, fingerprint: dict[str, int]) -> Path:
-    """Write `data` as the cache entry of `cfg`; returns the entry folder.
+    """Write `data` as the cache entry of `cfg` (of its split `data.only` when it holds one split alone);
+    returns the entry folder.
 
     `fingerprint` must be taken before `data` was read, so a source edited mid-read is re-read next time.
     """
-    entry = cache_entry(cfg)
+    entry = cache_entry(cfg, data.only)
     entry.mkdir(parents=True, exist_ok=True)
     meta_path = entry / "meta.json"
     meta_path.unlink(missing_ok=True)  # an entry without meta is a miss while the arrays are rewritten
@@ -91,7 +96,7 @@ def save_cached(cfg: DataConfig, data: SourceData, fingerprint: dict[str, int]) 
             old.unlink(missing_ok=True)
     for split, faces in data.splits.items():
         faces.save(entry / f"{split}.npz")
-    meta = {"key": _key_fields(cfg), "fingerprint": fingerprint, "names": data.names,
+    meta = {"key": _key_fields(cfg, data.only), "fingerprint": fingerprint, "names": data.names,
             "skipped": list(data.skipped)}
     atomic_write(meta_path, json.dumps(meta, indent=1))
     logger.info("cached %s in %s", cfg.path, entry)

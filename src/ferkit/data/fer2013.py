@@ -68,8 +68,10 @@ def _column_index(path: Path, header: list[str]) -> dict[str, int]:
     return columns
 
 
-def read_fer2013_csv(path: Path, preprocess: PreprocessConfig, skip_bad: bool = False) -> SourceData:
-    """Read a FER2013-format CSV into faces per split (sources are `"<path>:<line>"`).
+def read_fer2013_csv(path: Path, preprocess: PreprocessConfig, skip_bad: bool = False,
+                     only: str | None = None) -> SourceData:
+    """Read a FER2013-format CSV into faces per split (sources are `"<path>:<line>"`). With `only` a split,
+    the rows of other splits are neither parsed nor checked; a file without that split is read whole.
 
     Raises:
         DataError: a missing column, or (unless `skip_bad`) a row with a wrong field count, a non-numeric or
@@ -93,6 +95,8 @@ def read_fer2013_csv(path: Path, preprocess: PreprocessConfig, skip_bad: bool = 
                 bad.report(f"{where}: {len(row)} fields, expected {len(header)} ({','.join(header)})")
                 continue
             usage = row[usage_col].strip() if usage_col is not None else None
+            if only is not None and USAGE_SPLITS.get(usage or "") != only:
+                continue
             if usage is not None and usage not in USAGE_SPLITS:
                 bad.report(f"{where}: unknown Usage '{usage}' (expected {', '.join(USAGE_SPLITS)})")
                 continue
@@ -105,10 +109,12 @@ def read_fer2013_csv(path: Path, preprocess: PreprocessConfig, skip_bad: bool = 
             split = USAGE_SPLITS[usage] if usage is not None else UNSPLIT
             rows[split].append((face, emotion, f"{path}:{reader.line_num}"))
 
+    if only is not None and not rows:
+        return read_fer2013_csv(path, preprocess, skip_bad)  # no such split: the caller needs every row
     splits = {split: _to_arrays(items, preprocess) for split, items in rows.items()}
     usage_of = {split: usage for usage, split in USAGE_SPLITS.items()}
     names = {split: f"{path.name} {usage_of.get(split, '')}".strip() for split in splits}
-    return SourceData(splits, names, tuple(bad.skipped))
+    return SourceData(splits, names, tuple(bad.skipped), only)
 
 
 def _to_arrays(items: list[tuple[np.ndarray, int, str]], preprocess: PreprocessConfig) -> FaceArrays:

@@ -95,8 +95,10 @@ def _to_arrays(images: list[np.ndarray], votes: list[np.ndarray], sources: list[
     return FaceArrays(pixels, stacked.argmax(axis=1), VOTE_CLASSES, tuple(sources), stacked)
 
 
-def read_ferplus_folders(root: Path, preprocess: PreprocessConfig, skip_bad: bool = False) -> SourceData:
-    """The faces and votes of a FER+ root (its split folders) or of one split folder alone (unsplit).
+def read_ferplus_folders(root: Path, preprocess: PreprocessConfig, skip_bad: bool = False,
+                         only: str | None = None) -> SourceData:
+    """The faces and votes of a FER+ root (its split folders) or of one split folder alone (unsplit); with
+    `only` a split the root has, that split's folder alone.
 
     Raises:
         DataError: (unless `skip_bad`) a label.csv row with a wrong field count or malformed counts, or an image
@@ -106,10 +108,13 @@ def read_ferplus_folders(root: Path, preprocess: PreprocessConfig, skip_bad: boo
         folders = {UNSPLIT: root}
     else:
         folders = {split: root / name for name, split in FOLDER_SPLITS.items() if (root / name / LABEL_FILE).is_file()}
+    only = only if only in folders else None
+    if only is not None:
+        folders = {only: folders[only]}
     bad = BadInputs(skip_bad)
     splits = {split: _read_folder(folder, preprocess, bad) for split, folder in folders.items()}
     names = {split: f"{root.name} {folder.name}" if folder != root else root.name for split, folder in folders.items()}
-    return SourceData(splits, names, tuple(bad.skipped))
+    return SourceData(splits, names, tuple(bad.skipped), only)
 
 
 def _read_folder(folder: Path, preprocess: PreprocessConfig, bad: BadInputs) -> FaceArrays:
@@ -144,9 +149,10 @@ def _read_folder(folder: Path, preprocess: PreprocessConfig, bad: BadInputs) -> 
     return _to_arrays(images, votes, sources, preprocess.input_size)
 
 
-def read_ferplus_csv(path: Path, preprocess: PreprocessConfig, skip_bad: bool = False) -> SourceData:
+def read_ferplus_csv(path: Path, preprocess: PreprocessConfig, skip_bad: bool = False,
+                     only: str | None = None) -> SourceData:
     """The faces of the `fer2013.csv` beside `path` (a fer2013new.csv) with their votes, joined by row order:
-    row K of one file is row K of the other.
+    row K of one file is row K of the other. `only`: as `read_fer2013_csv`.
 
     Raises:
         DataError: fer2013.csv is missing; the two files have different numbers of rows, or a row's Usage
@@ -156,7 +162,7 @@ def read_ferplus_csv(path: Path, preprocess: PreprocessConfig, skip_bad: bool = 
     if not pixels_path.is_file():
         raise DataError(f"{path}: holds only FER+ votes; the pixels are read from {PIXELS_FILE} beside it, and "
                         f"{pixels_path} does not exist")
-    pixels = read_fer2013_csv(pixels_path, preprocess, skip_bad)
+    pixels = read_fer2013_csv(pixels_path, preprocess, skip_bad, only)
     by_line = {int(src.rpartition(":")[2]): (split, i)
                for split, faces in pixels.splits.items() for i, src in enumerate(faces.sources)}
     with pixels_path.open("rb") as f:
@@ -190,7 +196,7 @@ def read_ferplus_csv(path: Path, preprocess: PreprocessConfig, skip_bad: bool = 
                 continue
             face = by_line.get(reader.line_num)  # fer2013.csv's row K sits on the same line as this one
             if face is None:
-                continue  # a fer2013.csv row skipped as malformed (skip_bad): already counted
+                continue  # a fer2013.csv row of a split not read, or skipped as malformed (skip_bad): counted
             split, i = face
             if USAGE_SPLITS.get(row[0].strip()) != split:
                 raise DataError(f"{where}: Usage '{row[0].strip()}', but line {reader.line_num} of {pixels_path} is "
@@ -208,7 +214,7 @@ def read_ferplus_csv(path: Path, preprocess: PreprocessConfig, skip_bad: bool = 
         sources = [faces.sources[i] for i in index]
         splits[split] = _to_arrays(list(faces.images[index]), [v for _, v in items], sources, preprocess.input_size)
         names[split] = f"{path.name} {pixels.names[split].rpartition(' ')[2]}"
-    return SourceData(splits, names, tuple(pixels.skipped) + tuple(bad.skipped))
+    return SourceData(splits, names, tuple(pixels.skipped) + tuple(bad.skipped), pixels.only)
 
 
 def shape_votes(counts: np.ndarray, mode: LabelMode) -> np.ndarray | None:
@@ -269,7 +275,7 @@ def label_votes(source: SourceData, label_mode: LabelMode, eval_label_mode: Eval
     for split, faces in source.splits.items():
         mode = label_mode if split in ("train", UNSPLIT) else eval_label_mode
         splits[split] = _label_split(faces, mode, source.names[split])
-    return SourceData(splits, source.names, source.skipped)
+    return SourceData(splits, source.names, source.skipped, source.only)
 
 
 def _label_split(faces: FaceArrays, mode: LabelMode, name: str) -> FaceArrays:
