@@ -135,3 +135,31 @@ def test_a_slow_teacher_reports_its_progress(tiny_onnx: Path, make_faces, monkey
         teacher_log_probs(tiny_onnx, faces, clahe=False, cache_dir=None)
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("teacher ")]
     assert lines[0].startswith(f"teacher {tiny_onnx.name}: 256/300 faces") and "300/300 faces" in lines[-1]
+
+
+def test_labelling_killed_midway_resumes_where_it_stopped(tiny_onnx: Path, tmp_path: Path, make_faces,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """One view takes an ensemble hours on 2 cores: a run killed while labelling keeps what was labelled."""
+    from ferkit.train import distill
+
+    monkeypatch.setattr(distill, "CHUNK", 10)
+    monkeypatch.setattr(distill, "SAVE_EVERY", 2)
+    faces, real, calls = make_faces(75), OnnxClassifier.predict, []
+
+    def killed_at_fifth_call(self, images):
+        calls.append(len(images))
+        if len(calls) == 5:
+            raise KeyboardInterrupt  # as a kill: nothing after this call runs
+        return real(self, images)
+
+    monkeypatch.setattr(OnnxClassifier, "predict", killed_at_fifth_call)
+    with pytest.raises(KeyboardInterrupt):
+        teacher_log_probs(tiny_onnx, faces, clahe=False, cache_dir=tmp_path)
+    assert [p.name.endswith(".partial.npy") for p in (tmp_path / "teacher").glob("*.npy")] == [True]
+
+    calls.clear()
+    monkeypatch.setattr(OnnxClassifier, "predict", lambda self, images: calls.append(len(images)) or real(self, images))
+    out = teacher_log_probs(tiny_onnx, faces, clahe=False, cache_dir=tmp_path)
+    assert sum(calls) == 75 - 40  # the 4 calls saved by the first run are not run again
+    np.testing.assert_allclose(np.exp(out), OnnxClassifier(tiny_onnx).predict(faces.images), atol=1e-5)
+    assert not list((tmp_path / "teacher").glob("*.partial.npy"))

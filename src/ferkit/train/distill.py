@@ -8,7 +8,8 @@ With one view, the soft labels describe the un-augmented face while the student 
 `views > 1` (`--distill-views`), the rotations, zooms, shifts and lighting changes are drawn once per view
 before training, and the teacher labels each view: the student's input and its target then show the same
 face, as Beyer et al. (2022, "a good teacher is patient and consistent") found distillation needs. Each view
-costs one teacher pass, and is cached, so the views of a long CPU run survive its restarts.
+costs one teacher pass, and is cached, so the views of a long CPU run survive its restarts; a view being
+labelled is saved every few calls too, and a restarted run labels only the faces it had not reached.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from ferkit.train.augment import AugmentConfig, augment_batch
 log = logging.getLogger(__name__)
 
 CHUNK = 256  # faces per teacher call: large enough to amortise the call, small enough for progress every few s
+SAVE_EVERY = 8  # teacher calls between saves of a view's labels so far (an ensemble on 2 cores: ~5 minutes)
 
 
 def distillation_loss(student_logits: torch.Tensor, teacher_log_probs: torch.Tensor,
@@ -83,16 +85,31 @@ def _label(teacher: _Teacher, images: np.ndarray, cache_dir: Path | None) -> np.
         log.info("teacher soft labels from cache %s", found[0])
         return np.load(found[0])
 
-    progress, probs = Progress(log, f"teacher {teacher.source.name}", len(images)), []
-    for i in range(0, len(images), CHUNK):
-        probs.append(teacher.model.predict(images[i:i + CHUNK])[:, teacher.columns])
-        progress.add(len(probs[-1]))
-    p = np.concatenate(probs).astype(np.float64)
+    p = _predict_resumable(teacher, images, cached.with_suffix(".partial.npy") if cached is not None else None)
     out = np.log(np.clip(p / p.sum(axis=1, keepdims=True), 1e-8, None)).astype(np.float32)
     if cached is not None:
         with atomic_path(cached) as tmp:  # DDP ranks may write at once: each has its own temporary file
             np.save(tmp, out)
+        cached.with_suffix(".partial.npy").unlink(missing_ok=True)
     return out
+
+
+def _predict_resumable(teacher: _Teacher, images: np.ndarray, partial: Path | None) -> np.ndarray:
+    """The teacher's probabilities `[N, C]` (float64), saved to `partial` every few calls and resumed from it:
+    one view of FER2013 takes an ensemble hours on 2 CPU cores, longer than a process may live."""
+    probs = [np.load(partial)] if partial is not None and partial.is_file() else []
+    done = len(probs[0]) if probs else 0
+    if done:
+        log.info("teacher soft labels: resuming after face %d from %s", done, partial)
+    progress = Progress(log, f"teacher {teacher.source.name}" + (f" (from face {done})" if done else ""),
+                        len(images) - done)
+    for call, i in enumerate(range(done, len(images), CHUNK), start=1):
+        probs.append(teacher.model.predict(images[i:i + CHUNK])[:, teacher.columns].astype(np.float64))
+        progress.add(len(probs[-1]))
+        if partial is not None and call % SAVE_EVERY == 0 and i + CHUNK < len(images):
+            with atomic_path(partial) as tmp:
+                np.save(tmp, np.concatenate(probs))
+    return np.concatenate(probs)
 
 
 def _cache_key(teacher: _Teacher, images: np.ndarray) -> str:
