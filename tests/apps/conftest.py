@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from ferkit.apps.service import ServeConfig, create_app
 from ferkit.constants import EMOTIONS
 from ferkit.inference import Box, FacePrediction, ImageResult
+from ferkit.inference.config import RecognizerConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,14 +26,14 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 class StubRecognizer:
     """Finds one "face" in the middle third of any image that is not black; "happy" wins.
 
-    Built through the same keywords as the real Recognizer, and records them, so tests can see which
-    options reached it. `gate` (an Event) holds every predict until set; `error` is raised from predict.
+    Built from a `RecognizerConfig`, as the real one is, and records the settings a request may change, so tests
+    can see which reached it. `gate` (an Event) holds every predict until set; `error` is raised from predict.
     """
 
-    def __init__(self, detector: str = "auto", score_threshold: float = 0.7, align: bool = True,
-                 gate: threading.Event | None = None, error: Exception | None = None,
-                 built: list[dict] | None = None) -> None:
-        self.options = {"detector": detector, "score_threshold": score_threshold, "align": align}
+    def __init__(self, config: RecognizerConfig, gate: threading.Event | None = None,
+                 error: Exception | None = None, built: list[dict] | None = None) -> None:
+        self.options = {"detector": config.detector, "score_threshold": config.score_threshold,
+                        "align": config.align}
         self.classes = EMOTIONS
         self._gate = gate
         self._error = error
@@ -91,7 +92,7 @@ def make_app() -> Callable[..., Any]:
 
     def make(config: ServeConfig | None = None, **stub: Any) -> Any:
         return create_app(config or ServeConfig(workers=1, queue_size=2),
-                          lambda **options: StubRecognizer(**options, **stub))
+                          lambda config: StubRecognizer(config, **stub))
 
     return make
 

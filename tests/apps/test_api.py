@@ -11,6 +11,7 @@ import threading
 import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import fields
 
 import cv2
 import httpx
@@ -63,7 +64,7 @@ def test_readyz_is_503_before_the_model_is_loaded(make_app):
 
 
 def test_a_model_that_cannot_load_stops_startup_and_is_kept_for_the_cli():
-    def no_model(**options):
+    def no_model(config):
         raise ModelError("unknown model 'nosuch'")
 
     app = create_app(ServeConfig(workers=1), no_model)
@@ -143,15 +144,28 @@ def test_query_options_reach_the_recognizer(make_client, jpeg_bytes):
     built: list[dict] = []
     config = ServeConfig(recognizer=RecognizerConfig(detector="auto", score_threshold=0.7), workers=1)
     client = make_client(config, built=built)
-    client.post("/v1/predict?detector=haar&threshold=0.5&align=false", content=jpeg_bytes,
+    client.post("/v1/predict?detector=haar&score_threshold=0.5&align=false", content=jpeg_bytes,
                 headers={"content-type": "image/jpeg"})
     client.post("/v1/predict", content=jpeg_bytes, headers={"content-type": "image/jpeg"})
-    # One default recognizer at startup, one variant for the options; the plain request reuses the default.
+    client.post("/v1/predict?threshold=0.4", content=jpeg_bytes, headers={"content-type": "image/jpeg"})
+    # One default recognizer at startup, one variant per distinct options; the plain request reuses the default;
+    # `threshold` is the deprecated name of `score_threshold`, still understood.
     assert built == [{"detector": "auto", "score_threshold": 0.7, "align": True},
-                     {"detector": "haar", "score_threshold": 0.5, "align": False}]
+                     {"detector": "haar", "score_threshold": 0.5, "align": False},
+                     {"detector": "auto", "score_threshold": 0.4, "align": True}]
 
 
-@pytest.mark.parametrize("query", ["threshold=1.5", "threshold=abc", "detector=mtcnn", "align=maybe"])
+def test_query_options_are_named_as_the_recognizer_settings(make_client):
+    """One name for each setting: the query's are RecognizerConfig's field names (and the CLI's options)."""
+    params = make_client().get("/openapi.json").json()["paths"]["/v1/predict"]["post"]["parameters"]
+    names = {p["name"]: p.get("deprecated", False) for p in params}
+    assert names == {"detector": False, "score_threshold": False, "align": False, "annotate": False,
+                     "threshold": True}
+    assert {"detector", "score_threshold", "align"} <= {f.name for f in fields(RecognizerConfig)}
+
+
+@pytest.mark.parametrize("query", ["threshold=1.5", "score_threshold=1.5", "score_threshold=abc", "detector=mtcnn",
+                                   "align=maybe"])
 def test_invalid_query_option_is_422_naming_it(make_client, jpeg_bytes, query):
     response = make_client().post(f"/v1/predict?{query}", content=jpeg_bytes, headers={"content-type": "image/jpeg"})
     body = _assert_error(response, 422, "invalid_parameter")

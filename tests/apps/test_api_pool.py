@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from dataclasses import replace
 
 import pytest
 
-from ferkit.apps.service.pool import MAX_VARIANTS_PER_WORKER, InferencePool, PoolBusy, RecognizerOptions
+from ferkit.apps.service.pool import MAX_VARIANTS_PER_WORKER, InferencePool, PoolBusy
+from ferkit.inference.config import RecognizerConfig
 
-DEFAULT = RecognizerOptions(detector="auto", score_threshold=0.7, align=True)
+DEFAULT = RecognizerConfig(detector="auto", score_threshold=0.7, align=True)
 
 
 class Built:
@@ -18,7 +20,8 @@ class Built:
     def __init__(self) -> None:
         self.options: list[dict] = []
 
-    def __call__(self, **options):
+    def __call__(self, config: RecognizerConfig):
+        options = {"detector": config.detector, "score_threshold": config.score_threshold, "align": config.align}
         self.options.append(options)
         return _Recognizer(options)
 
@@ -61,7 +64,7 @@ def test_start_builds_one_default_recognizer_per_worker(pool):
 
 
 def test_start_fails_when_the_model_cannot_load():
-    def broken(**options):
+    def broken(config):
         raise FileNotFoundError("no model")
 
     p = InferencePool(broken, DEFAULT, workers=1, queue_size=0)
@@ -86,7 +89,7 @@ def test_variants_are_cached_per_options_and_bounded(pool):
     p = pool(factory=factory)
 
     async def get(threshold: float):
-        options = RecognizerOptions("haar", threshold, False)
+        options = replace(DEFAULT, detector="haar", score_threshold=threshold, align=False)
         return await run(p, lambda rec: rec.get(options).options["score_threshold"])
 
     for threshold in (0.1, 0.1, 0.2):

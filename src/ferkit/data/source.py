@@ -2,9 +2,9 @@
 
 Readers (`fer2013.py`, `folders.py`, `ferplus.py`) return this form, the cache stores it, and `load_dataset` turns it
 into train/val/test. Keeping class selection and splitting after the cache means changing `classes`,
-`val_fraction` or `seed` never re-reads 30,000 images. A reader asked for `only` one split (what `evaluate` scores) decodes
-that split alone when the source names it, and every split otherwise (a validation split carved from
-the training faces needs them all).
+`val_fraction` or `seed` never re-reads 30,000 images. A reader asked for `only` one split (what
+`evaluate` scores) decodes that split alone when the source names it, and every split otherwise (a
+validation split carved from the training faces needs them all).
 """
 
 from __future__ import annotations

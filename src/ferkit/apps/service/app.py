@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 from importlib.resources import files
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
@@ -28,7 +28,7 @@ from ferkit.apps.service.config import ServeConfig
 from ferkit.apps.service.errors import ApiError, error_response, install_error_handlers
 from ferkit.apps.service.live import create_live_router
 from ferkit.apps.service.logs import AccessLogMiddleware
-from ferkit.apps.service.pool import InferencePool, RecognizerFactory, RecognizerOptions
+from ferkit.apps.service.pool import InferencePool, RecognizerFactory
 from ferkit.apps.service.predict import reserve_place, run_prediction
 from ferkit.apps.service.schemas import (
     BatchResponse,
@@ -42,7 +42,7 @@ from ferkit.apps.service.schemas import (
 from ferkit.apps.service.security import api_key_dependency
 from ferkit.apps.service.uploads import GENERIC_BINARY, IMAGE_MEDIA_TYPES, MULTIPART, read_uploads
 from ferkit.errors import FerkitError
-from ferkit.inference import Recognizer
+from ferkit.inference.config import RecognizerConfig
 from ferkit.inference.detect import DetectorName
 
 SINGLE_FIELD = "image"
@@ -92,26 +92,26 @@ class _PageMount(Mount):
 
 
 class PredictOptions:
-    """Query options of the predict endpoints; unset ones take the server's defaults."""
+    """Query options of the predict endpoints, named as the `RecognizerConfig` fields they replace; unset ones
+    take the server's settings."""
 
     def __init__(
         self,
         detector: Annotated[DetectorName | None, Query(description="face detector")] = None,
-        threshold: Annotated[float | None, Query(ge=0.0, le=1.0, description="minimum face detection score")] = None,
+        score_threshold: Annotated[float | None, Query(ge=0.0, le=1.0, description="minimum face detection "
+                                                                                   "score")] = None,
         align: Annotated[bool | None, Query(description="rotate faces upright by their eyes first")] = None,
         annotate: Annotated[bool, Query(description="also return the image with boxes and labels")] = False,
+        threshold: Annotated[float | None, Query(ge=0.0, le=1.0, deprecated=True,
+                                                 description="the old name of score_threshold")] = None,
     ) -> None:
-        self.detector = detector
-        self.threshold = threshold
-        self.align = align
+        self.settings = {"detector": detector, "align": align,
+                         "score_threshold": threshold if score_threshold is None else score_threshold}
         self.annotate = annotate
 
-    def resolve(self, default: RecognizerOptions) -> RecognizerOptions:
-        return RecognizerOptions(
-            detector=self.detector or default.detector,
-            score_threshold=default.score_threshold if self.threshold is None else self.threshold,
-            align=default.align if self.align is None else self.align,
-        )
+    def resolve(self, default: RecognizerConfig) -> RecognizerConfig:
+        """The server's settings with this request's options in place of them."""
+        return replace(default, **{name: value for name, value in self.settings.items() if value is not None})
 
 
 def create_app(config: ServeConfig | None = None, recognizer_factory: RecognizerFactory | None = None) -> FastAPI:
@@ -119,13 +119,13 @@ def create_app(config: ServeConfig | None = None, recognizer_factory: Recognizer
 
     Args:
         config: limits, defaults and security settings; `ServeConfig()` if None.
-        recognizer_factory: builds a recognizer from `detector=, score_threshold=, align=`; by default a
-            `ferkit.inference.Recognizer` of `config.recognizer`. Tests pass a stub here.
+        recognizer_factory: builds a recognizer from a `RecognizerConfig` (`config.recognizer`, or it with a
+            request's options replaced); by default `RecognizerConfig.build`. Tests pass a stub here.
     """
     config = config or ServeConfig()
     pool = InferencePool(
-        recognizer_factory or _default_factory(config),
-        RecognizerOptions(config.recognizer.detector, config.recognizer.score_threshold, config.recognizer.align),
+        recognizer_factory or RecognizerConfig.build,
+        config.recognizer,
         workers=config.workers,
         queue_size=config.queue_size,
     )
@@ -167,13 +167,6 @@ def create_app(config: ServeConfig | None = None, recognizer_factory: Recognizer
         )
     app.add_middleware(AccessLogMiddleware)
     return app
-
-
-def _default_factory(config: ServeConfig) -> RecognizerFactory:
-    def build(**request_options: Any) -> Recognizer:
-        return replace(config.recognizer, **request_options).build()
-
-    return build
 
 
 def _detector_in_use(pool: InferencePool) -> str:

@@ -19,27 +19,18 @@ import queue
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
 from ferkit.inference import Recognizer
+from ferkit.inference.config import RecognizerConfig
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-# Builds a recognizer: factory(detector=..., score_threshold=..., align=...).
-RecognizerFactory = Callable[..., Recognizer]
-# Per-request option sets a worker keeps built, beyond its default recognizer (least recently used go first).
+# Builds a recognizer from its settings: `RecognizerConfig.build` in the service, a stub in tests.
+RecognizerFactory = Callable[[RecognizerConfig], Recognizer]
+# Per-request settings a worker keeps built, beyond its default recognizer (least recently used go first).
 MAX_VARIANTS_PER_WORKER = 4
-
-
-@dataclass(frozen=True)
-class RecognizerOptions:
-    """The recognizer settings a request may choose (query options of /v1/predict)."""
-
-    detector: str
-    score_threshold: float
-    align: bool
 
 
 class PoolBusy(Exception):
@@ -47,25 +38,26 @@ class PoolBusy(Exception):
 
 
 class WorkerRecognizers:
-    """The recognizers of one worker thread: the default one, and a few per-request variants built on demand."""
+    """The recognizers of one worker thread: the default one, and a few per-request variants built on demand
+    (a request's settings are the server's `RecognizerConfig` with its query options replaced)."""
 
-    def __init__(self, factory: RecognizerFactory, default: RecognizerOptions, recognizer: Recognizer) -> None:
+    def __init__(self, factory: RecognizerFactory, default: RecognizerConfig, recognizer: Recognizer) -> None:
         self._factory = factory
         self._default = default
         self._recognizer = recognizer
-        self._variants: OrderedDict[RecognizerOptions, Recognizer] = OrderedDict()
+        self._variants: OrderedDict[RecognizerConfig, Recognizer] = OrderedDict()
 
-    def get(self, options: RecognizerOptions) -> Recognizer:
-        if options == self._default:
+    def get(self, config: RecognizerConfig) -> Recognizer:
+        if config == self._default:
             return self._recognizer
-        if options in self._variants:
-            self._variants.move_to_end(options)
+        if config in self._variants:
+            self._variants.move_to_end(config)
         else:
-            log.info("building a recognizer variant %s", options)
-            self._variants[options] = self._factory(**asdict(options))
+            log.info("building a recognizer variant %s", config)
+            self._variants[config] = self._factory(config)
             if len(self._variants) > MAX_VARIANTS_PER_WORKER:
                 self._variants.popitem(last=False)
-        return self._variants[options]
+        return self._variants[config]
 
 
 Job = Callable[[WorkerRecognizers], T]
@@ -77,7 +69,7 @@ class InferencePool:
     See the module docstring for the bounds.
     """
 
-    def __init__(self, factory: RecognizerFactory, default: RecognizerOptions, workers: int, queue_size: int):
+    def __init__(self, factory: RecognizerFactory, default: RecognizerConfig, workers: int, queue_size: int):
         self._factory = factory
         self.default = default
         self.workers = workers
@@ -91,7 +83,7 @@ class InferencePool:
 
     def start(self) -> None:
         """Build one default recognizer per worker (raising if the model cannot load) and start the threads."""
-        recognizers = [self._factory(**asdict(self.default)) for _ in range(self.workers)]
+        recognizers = [self._factory(self.default) for _ in range(self.workers)]
         self.classes = list(recognizers[0].classes)
         self.model_info = dict(recognizers[0].model_info())
         for index, recognizer in enumerate(recognizers):

@@ -17,11 +17,12 @@ from functools import partial
 import cv2
 
 from ferkit.apps.service.errors import ApiError
-from ferkit.apps.service.pool import InferencePool, Place, PoolBusy, RecognizerOptions, WorkerRecognizers
+from ferkit.apps.service.pool import InferencePool, Place, PoolBusy, WorkerRecognizers
 from ferkit.apps.service.schemas import PredictResponse
 from ferkit.apps.service.uploads import Upload, decode_image
 from ferkit.errors import FerkitError
 from ferkit.inference import ImageResult
+from ferkit.inference.config import RecognizerConfig
 
 # Seconds a client told "busy" is asked to wait: about the time a worker needs for a few images.
 RETRY_AFTER_S = 1
@@ -39,14 +40,14 @@ def reserve_place(pool: InferencePool) -> Place:
 
 
 async def run_prediction(
-    place: Place, uploads: Sequence[Upload], options: RecognizerOptions, annotate: bool, timeout_s: float
+    place: Place, uploads: Sequence[Upload], settings: RecognizerConfig, annotate: bool, timeout_s: float
 ) -> list[PredictResponse]:
     """Recognise the faces of `uploads` on a worker, one result per upload in order.
 
     Raises:
         ApiError: 504 out of time, 422 an image the recognizer rejects (or that cannot be decoded).
     """
-    job = partial(_predict_uploads, uploads, options, annotate, time.perf_counter(), time.monotonic() + timeout_s)
+    job = partial(_predict_uploads, uploads, settings, annotate, time.perf_counter(), time.monotonic() + timeout_s)
     try:
         return await place.run(job, timeout_s)
     except (asyncio.TimeoutError, _OutOfTime) as exc:
@@ -61,7 +62,7 @@ class _OutOfTime(Exception):
 
 def _predict_uploads(
     uploads: Sequence[Upload],
-    options: RecognizerOptions,
+    settings: RecognizerConfig,
     annotate: bool,
     submitted: float,
     deadline: float,
@@ -70,7 +71,7 @@ def _predict_uploads(
     """The worker job: decode each upload, recognise its faces, build its response; stop at `deadline`
     (time.monotonic()), checked before each image."""
     queue_ms = (time.perf_counter() - submitted) * 1000.0
-    recognizer = recognizers.get(options)
+    recognizer = recognizers.get(settings)
     results = []
     for upload in uploads:
         if time.monotonic() >= deadline:
