@@ -163,3 +163,16 @@ def test_labelling_killed_midway_resumes_where_it_stopped(tiny_onnx: Path, tmp_p
     assert sum(calls) == 75 - 40  # the 4 calls saved by the first run are not run again
     np.testing.assert_allclose(np.exp(out), OnnxClassifier(tiny_onnx).predict(faces.images), atol=1e-5)
     assert not list((tmp_path / "teacher").glob("*.partial.npy"))
+
+
+def test_new_metrics_in_the_teachers_metadata_keep_its_cached_labels(tiny_onnx: Path, tmp_path: Path, make_faces,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scoring a shipped model again rewrites its metadata (benchmarks/eval_bundled.py --write-metadata)."""
+    from ferkit.export.onnx import read_metadata, write_metadata
+
+    teacher, faces = tmp_path / "teacher.onnx", make_faces(20)
+    shutil.copy(tiny_onnx, teacher), shutil.copy(tiny_onnx.with_suffix(".json"), teacher.with_suffix(".json"))
+    out = teacher_log_probs(teacher, faces, clahe=False, cache_dir=tmp_path)
+    write_metadata(teacher, {**read_metadata(teacher), "metrics": {"accuracy": 0.5}})
+    monkeypatch.setattr(OnnxClassifier, "predict", lambda self, images: pytest.fail("labelled again"))
+    np.testing.assert_array_equal(teacher_log_probs(teacher, faces, clahe=False, cache_dir=tmp_path), out)

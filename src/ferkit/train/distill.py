@@ -57,7 +57,7 @@ def _class_columns(teacher: Classifier, classes: tuple[str, ...], name: str) -> 
 @dataclass(frozen=True)
 class _Teacher:
     """A loaded, checked teacher: its classifier, the output columns of the student's classes, and the
-    digest of its file (part of every cache key)."""
+    digest of what computes its outputs (part of every cache key)."""
 
     model: Classifier
     columns: list[int]
@@ -71,7 +71,19 @@ def _load_teacher(teacher: str | Path, faces: FaceArrays, clahe: bool) -> _Teach
         raise ConfigError(f"teacher '{teacher}' expects {model.preprocess.input_size}px faces with clahe="
                           f"{model.preprocess.clahe}, but training uses {faces.input_size}px with clahe={clahe}")
     source = Path(model.info()["source"])
-    return _Teacher(model, _class_columns(model, faces.classes, str(teacher)), source, sha256_of(source))
+    return _Teacher(model, _class_columns(model, faces.classes, str(teacher)), source, _outputs_digest(source))
+
+
+def _outputs_digest(path: Path) -> str:
+    """sha256 of an ONNX file without its metadata, of any other file whole: scoring a shipped model again
+    rewrites the metrics in its metadata, and must not throw away hours of its cached soft labels."""
+    if path.suffix.lower() != ".onnx":
+        return sha256_of(path)
+    import onnx
+
+    model = onnx.load(str(path))
+    del model.metadata_props[:]
+    return hashlib.sha256(model.SerializeToString(deterministic=True)).hexdigest()
 
 
 def _label(teacher: _Teacher, images: np.ndarray, cache_dir: Path | None) -> np.ndarray:
