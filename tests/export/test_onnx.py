@@ -39,6 +39,7 @@ def test_metadata_is_embedded_and_written_beside_the_model(exported: ExportResul
     assert sidecar["normalization"] == {"mean": pytest.approx(FER_MEAN), "std": pytest.approx(FER_STD, abs=1e-5),
                                         "in_graph": True}
     assert sidecar["metrics"] == {"val_accuracy": 0.25} and sidecar["training_data"] == {"path": "fer2013"}
+    assert sidecar["output"] == {"name": "logits", "kind": "logits"} and "output_kind" not in sidecar  # one owner
 
 
 def test_missing_model_file_is_a_clear_error(tmp_path: Path):

@@ -47,9 +47,10 @@ def build_metadata(model: nn.Module, meta: ModelMeta) -> dict[str, Any]:
     norm = next((m for m in model.modules() if isinstance(m, InputNorm)), None)
     normalization = None if norm is None else {"mean": round(float(norm.mean), 6),
                                                "std": round(1.0 / float(norm.inv_std), 6), "in_graph": True}
+    core = {key: value for key, value in meta.to_dict().items() if key != "output_kind"}  # `output.kind` says it
     return {
         "format": METADATA_FORMAT,
-        **meta.to_dict(),
+        **core,
         "input": {"name": INPUT_NAME, "layout": "NCHW", "channels": meta.model_args.get("in_chans", 1),
                   "scale": "gray 0..1"},
         "output": {"name": OUTPUT_NAME, "kind": meta.output_kind},
