@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-import ferkit.data
+import ferkit.data.load
 from ferkit.data import DataConfig, load_dataset
 from ferkit.data.cache import cache_entry, load_cached, save_cached, source_fingerprint
 from ferkit.data.fer2013 import read_fer2013_csv
@@ -68,15 +68,15 @@ def test_unreadable_entry_is_a_miss(csv_cfg):
 
 
 def count_calls(monkeypatch, name: str) -> list[int]:
-    """Count calls of the reader `ferkit.data.<name>` that load_dataset uses."""
+    """Count calls of the reader `ferkit.data.load.<name>` that load_dataset uses."""
     calls: list[int] = []
-    real = getattr(ferkit.data, name)
+    real = getattr(ferkit.data.load, name)
 
     def counting(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(ferkit.data, name, counting)
+    monkeypatch.setattr(ferkit.data.load, name, counting)
     return calls
 
 
