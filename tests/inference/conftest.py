@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
 
 from ferkit.constants import EMOTIONS
 from ferkit.inference import sample_image_path
-from ferkit.transforms.preprocess import PreprocessConfig
+from ferkit.models.meta import ModelMeta
 
 
 @pytest.fixture(scope="session")
@@ -20,8 +22,10 @@ class StubClassifier:
     """Deterministic classifier: "happy" probability grows with a face's mean brightness. Records batch sizes."""
 
     def __init__(self) -> None:
-        self.classes = EMOTIONS
-        self.preprocess = PreprocessConfig()
+        self.path = Path("stub.onnx")
+        self.meta = ModelMeta("stub", {}, EMOTIONS)
+        self.classes = self.meta.classes
+        self.preprocess = self.meta.preprocess
         self.batches: list[int] = []
 
     def predict(self, faces: np.ndarray) -> np.ndarray:

@@ -24,10 +24,12 @@ from ferkit.transforms.preprocess import PreprocessConfig, to_model_input
 ONNX_CHUNK = 16
 
 class Classifier(Protocol):
-    """What the Recognizer needs from a model."""
+    """What the Recognizer, evaluation and distillation need from a model."""
 
-    classes: tuple[str, ...]
-    preprocess: PreprocessConfig
+    path: Path  # the file its weights were read from
+    meta: ModelMeta  # architecture, classes, preprocessing, output kind and metrics
+    classes: tuple[str, ...]  # meta.classes
+    preprocess: PreprocessConfig  # meta.preprocess
 
     def predict(self, faces: np.ndarray) -> np.ndarray:
         """uint8 faces `[N, S, S]` (from `ferkit.transforms.prepare_faces`) -> probabilities `[N, C]`."""

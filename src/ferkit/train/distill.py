@@ -70,7 +70,7 @@ def _load_teacher(teacher: str | Path, faces: FaceArrays, clahe: bool) -> _Teach
     if model.preprocess.input_size != faces.input_size or model.preprocess.clahe != clahe:
         raise ConfigError(f"teacher '{teacher}' expects {model.preprocess.input_size}px faces with clahe="
                           f"{model.preprocess.clahe}, but training uses {faces.input_size}px with clahe={clahe}")
-    source = Path(model.info()["source"])
+    source = model.path
     return _Teacher(model, _class_columns(model, faces.classes, str(teacher)), source, _outputs_digest(source))
 
 
