@@ -1,4 +1,5 @@
-"""Model zoo: the registry, one module per architecture family, and the model file (`meta`, `checkpoint`).
+"""Model zoo: the registry, one module per architecture family, the model file (`meta`, `checkpoint`), and the way
+from a trained network's name to one ready to fine-tune (`pretrained`, `finetune`).
 
 The names below import the architectures (and with them torch) on first use, so that the torch-free parts of
 this package, the model metadata in `ferkit.models.meta`, load where torch is not installed.

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import logging
 import time
-from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -41,11 +40,11 @@ def _value(metrics: dict[str, Any], *names: str) -> float | None:
 
 
 class EpochHistory(L.Callback):
-    """Appends one row per epoch to run_dir/history.csv and logs it. The rows also live in every
+    """Appends one row per epoch to the run's history.csv and logs it. The rows also live in every
     checkpoint, so a resumed run rewrites exactly the history of the epochs it resumed from."""
 
-    def __init__(self, run_dir: Path) -> None:
-        self.path = RunDir(Path(run_dir)).history
+    def __init__(self, run: RunDir) -> None:
+        self.path = run.history
         self.rows: list[dict[str, Any]] = []
         self._t_epoch = self._t_train = 0.0
         self._seen = 0
@@ -107,11 +106,11 @@ class EpochHistory(L.Callback):
 
 
 class BestModelExport(L.Callback):
-    """Saves run_dir/model.pt (the ferkit model file) whenever `history` (listed before this callback, so its
+    """Saves the run's model.pt (the ferkit model file) whenever `history` (listed before this callback, so its
     row for the epoch is in) finds the epoch just ended the best so far."""
 
-    def __init__(self, run_dir: Path, meta: ModelMeta, history: EpochHistory) -> None:
-        self.path = RunDir(Path(run_dir)).model
+    def __init__(self, run: RunDir, meta: ModelMeta, history: EpochHistory) -> None:
+        self.path = run.model
         self.meta, self.history = meta, history
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:

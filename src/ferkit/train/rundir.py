@@ -1,5 +1,6 @@
-"""`RunDir`: the folder of one training run, the one owner of its layout. `ferkit train` writes it, `ferkit
-evaluate` adds `eval-<split>/` folders to it, `compare` and `tune` read it:
+"""`RunDir`: the folder of one training run, the one owner of its layout. `ferkit train` writes it (`train.resume`
+creates it, or checks it before a resume), `ferkit evaluate` adds `eval-<split>/` folders to it, `compare` and
+`tune` read it:
 
     config.json          the resolved TrainConfig (written once, never by a resume)
     history.csv          one row per epoch

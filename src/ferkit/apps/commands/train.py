@@ -26,11 +26,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def resolve_config(args: argparse.Namespace) -> TrainConfig:
     """Dataclass defaults < recipe < command line; decoded faces are cached unless --cache-dir says where.
 
-    With --resume the run's own saved config is the base instead, and the recipe and options given may only
-    change where and how it runs (`resume_config` names any other)."""
+    With --resume the run's own saved config is the base instead, with the recipe and options given over it;
+    `train` then refuses any that would change more than where and how it runs (`ferkit.train.resume`)."""
     recipe = get_recipe(args.recipe) if args.recipe else {}
     if args.resume:
-        from ferkit.train.run import resume_config
+        from ferkit.train.resume import resume_config
 
         if args.run_dir is None:
             raise ConfigError("--resume needs --run-dir (the folder to continue)")
