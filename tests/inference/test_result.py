@@ -1,4 +1,4 @@
-"""`ImageResult`: the one JSON shape of an image, its drawing and its annotated file; a path decoded once."""
+"""`ImageResult`: the one JSON shape of an image, its rows, its drawing and its annotated file; a path decoded once."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from ferkit.errors import FerkitError
-from ferkit.inference import FacePrediction, ImageResult, IoUTracker, Recognizer, sample_image_path
+from ferkit.inference import Box, FacePrediction, ImageResult, IoUTracker, Recognizer, sample_image_path
 from ferkit.inference import images as images_module
 from ferkit.inference.detect import YuNetDetector
+from ferkit.inference.result import IMAGE_COLUMNS, row_columns
 from ferkit.inference.video import Frame
 
 
@@ -128,3 +129,20 @@ def test_results_compare_by_content_not_by_image(sample_bgr: np.ndarray, result:
     face: FacePrediction = result.faces[0]
     assert ImageResult("a", sample_bgr, [face]) == ImageResult("a", sample_bgr.copy(), [face])
     assert "image" not in repr(ImageResult("a", sample_bgr, []))
+
+
+def test_rows_are_to_dict_flat_one_per_face_and_one_for_an_image_without(sample_bgr: np.ndarray):
+    faces = [FacePrediction(Box(x, 5.5, 40, 40), 0.95, {"happy": 0.6, "sad": 0.4}, track_id=i)
+             for i, x in enumerate((10.4, 80.6))]
+    frame = ImageResult("clip.mp4", sample_bgr, faces, frame=7, time_s=7 / 30)
+    d = frame.to_dict()
+    rows = frame.rows(("sad", "happy"))
+    assert [list(row) for row in rows] == [list(row_columns(("sad", "happy")))] * 2
+    for row, face in zip(rows, faces, strict=True):
+        assert {k: row[k] for k in IMAGE_COLUMNS} == {k: d[k] for k in IMAGE_COLUMNS}
+        assert row == {**{k: d[k] for k in IMAGE_COLUMNS}, **face.to_row(("sad", "happy"))}
+    assert rows[0]["time_s"] == d["time_s"] == 0.2333 and [r["box_x"] for r in rows] == [10, 81]
+    assert [k for k in frame.rows()[0] if k.startswith("prob_")] == ["prob_happy", "prob_sad"]  # the faces' order
+    (empty,) = ImageResult("wall.png", sample_bgr, []).rows(("happy", "sad"))
+    assert list(empty) == list(row_columns(("happy", "sad"))) and empty["width"] == sample_bgr.shape[1]
+    assert {empty[k] for k in row_columns(("happy", "sad")) if k not in IMAGE_COLUMNS} == {None}

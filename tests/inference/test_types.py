@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from ferkit.inference.types import Box, FacePrediction
+from ferkit.inference.types import Box, FacePrediction, face_columns
 
 
 def test_iou_of_identical_disjoint_and_half_overlapping_boxes():
@@ -52,3 +52,21 @@ def test_with_track_keeps_or_replaces_probabilities():
     face = _face()
     assert face.with_track(4).probabilities == face.probabilities
     assert face.with_track(4, {"sad": 1.0}).label == "sad"
+
+
+def test_to_row_is_to_dict_flat_with_prob_columns_in_the_order_asked():
+    landmarks = np.array([[10.123456, 20.5], [30, 40], [50, 60], [70, 80], [90, 100]], np.float32)
+    face = _face(landmarks=landmarks, track_id=3, probabilities={"happy": 0.712345, "sad": 0.2, "neutral": 0.087655})
+    d, row = face.to_dict(), face.to_row(("neutral", "sad", "happy"))
+    assert list(row) == list(face_columns(("neutral", "sad", "happy")))
+    assert [row[k] for k in ("box_x", "box_y", "box_w", "box_h")] == d["box"] == [1, 3, 30, 40]
+    assert (row["landmark_0_x"], row["landmark_0_y"], row["landmark_4_y"]) == (10.1235, 20.5, 100.0)
+    assert [k for k in row if k.startswith("prob_")] == ["prob_neutral", "prob_sad", "prob_happy"]
+    assert (row["prob_happy"], row["confidence"], row["label"]) == (0.7123, 0.7123, "happy")
+    assert all(row[f"prob_{c}"] == p for c, p in d["probabilities"].items())  # one rounding rule for both
+    assert (row["score"], row["track_id"]) == (d["score"], 3)
+
+
+def test_to_row_without_landmarks_leaves_their_columns_empty():
+    row = _face().to_row(("happy", "sad", "neutral"))
+    assert {row[k] for k in row if k.startswith("landmark_")} == {None} and row["track_id"] is None

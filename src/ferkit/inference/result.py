@@ -1,12 +1,16 @@
 """`ImageResult`: everything found in one image or video frame, and the one place that turns it into JSON
-(`to_dict`), an annotated picture (`plot`) or an annotated file (`save`), as ultralytics' `Results` does.
+(`to_dict`), table rows (`rows`), an annotated picture (`plot`) or an annotated file (`save`), as ultralytics'
+`Results` does.
 
-The CLI's webcam lines, the batch table, the video timeline and the web service all build on it, so an image
-has one JSON shape wherever it is reported.
+`rows()` is `to_dict()` flattened, one row per face, with the same values (one rounding rule,
+`ferkit.inference.types.rounded`): `ferkit predict`'s JSON lines are `to_dict()`, its results table and `ferkit
+video --csv` are `rows()` (the table adds the columns of the job), the webcam and the web service answer
+`to_dict()`. So a face has one shape wherever it is reported, nested or flat.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -17,7 +21,14 @@ import numpy as np
 from ferkit.errors import FerkitError
 from ferkit.files import atomic_write
 from ferkit.inference.draw import annotate
-from ferkit.inference.types import FacePrediction
+from ferkit.inference.types import FacePrediction, face_columns, rounded
+
+IMAGE_COLUMNS = ("source", "width", "height", "frame", "time_s")  # the keys of `to_dict()` each row repeats
+
+
+def row_columns(classes: Sequence[str]) -> tuple[str, ...]:
+    """The keys of `ImageResult.rows(classes)`, in order: the image's, then the face's (`face_columns`)."""
+    return (*IMAGE_COLUMNS, *face_columns(classes))
 
 
 @dataclass(frozen=True)
@@ -68,10 +79,21 @@ class ImageResult:
             "width": self.width,
             "height": self.height,
             "frame": self.frame,
-            "time_s": None if self.time_s is None else round(self.time_s, 3),
+            "time_s": None if self.time_s is None else rounded(self.time_s),
             "faces": [face.to_dict() for face in self.faces],
-            "timing_ms": {stage: round(ms, 2) for stage, ms in self.timings.items()},
+            "timing_ms": {stage: rounded(ms) for stage, ms in self.timings.items()},
         }
+
+    def rows(self, classes: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """`to_dict()` as flat rows (`row_columns(classes)`), for tables: one per face, each with the image's keys
+        (not `timing_ms`: a table describes faces, not one run's speed); an image without a face is one row whose
+        face columns are None, so that a table keeps it. `classes` names the `prob_<class>` columns, default
+        those of the faces' probabilities."""
+        image = {key: value for key, value in self.to_dict().items() if key in IMAGE_COLUMNS}
+        if not self.faces:
+            return [{**image, **dict.fromkeys(face_columns(classes or ()))}]
+        return [{**image, **face.to_row(tuple(face.probabilities) if classes is None else classes)}
+                for face in self.faces]
 
     def plot(self, caption: str | None = None, probabilities: bool = True) -> np.ndarray:
         """A copy of the image with every face drawn (see `ferkit.inference.draw.annotate` for the arguments)."""

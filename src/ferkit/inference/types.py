@@ -1,11 +1,32 @@
-"""Plain result types of the inference pipeline: what a detector finds and what the Recognizer returns."""
+"""Plain result types of the inference pipeline: what a detector finds and what the Recognizer returns.
+
+`FacePrediction.to_dict()` is a face's one JSON shape and `FacePrediction.to_row()` the same values flattened into
+columns; both round with `rounded`, so a number reads the same in JSON, the results table and the timeline CSV.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+
+DECIMALS = 4  # every real number a result reports (boxes are whole pixels: `Box.to_list`)
+LANDMARK_POINTS = 5  # right eye, left eye, nose tip, right and left mouth corner
+BOX_COLUMNS = ("box_x", "box_y", "box_w", "box_h")
+LANDMARK_COLUMNS = tuple(f"landmark_{i}_{axis}" for i in range(LANDMARK_POINTS) for axis in "xy")
+
+
+def rounded(value: float) -> float:
+    """`value` as every result reports it: a Python float to `DECIMALS` places (JSON-safe, NumPy scalars too)."""
+    return round(float(value), DECIMALS)
+
+
+def face_columns(classes: Sequence[str]) -> tuple[str, ...]:
+    """The keys of `FacePrediction.to_row(classes)`, in `to_dict()`'s order."""
+    return (*BOX_COLUMNS, "score", *LANDMARK_COLUMNS, "label", "confidence", *(f"prob_{c}" for c in classes),
+            "track_id")
 
 
 @dataclass(frozen=True)
@@ -87,11 +108,20 @@ class FacePrediction:
         """JSON-safe form: one entry of `ImageResult.to_dict()["faces"]`, wherever an image is reported."""
         return {
             "box": self.box.to_list(),
-            "score": round(float(self.score), 4),
-            "landmarks": None if self.landmarks is None else [[round(float(x), 1), round(float(y), 1)]
-                                                               for x, y in self.landmarks],
+            "score": rounded(self.score),
+            "landmarks": None if self.landmarks is None else [[rounded(x), rounded(y)] for x, y in self.landmarks],
             "label": self.label,
-            "confidence": round(float(self.confidence), 4),
-            "probabilities": {k: round(float(v), 4) for k, v in self.probabilities.items()},
+            "confidence": rounded(self.confidence),
+            "probabilities": {k: rounded(v) for k, v in self.probabilities.items()},
             "track_id": self.track_id,
         }
+
+    def to_row(self, classes: Sequence[str]) -> dict[str, Any]:
+        """`to_dict()` flat, for tables (`face_columns(classes)`): `box_x..box_h`, `landmark_<i>_<x|y>` (None
+        without landmarks) and one `prob_<class>` per class of `classes`, in that order, whatever the order of
+        `probabilities`."""
+        d = self.to_dict()
+        points = d["landmarks"] or [[None, None]] * LANDMARK_POINTS
+        values = (*d["box"], d["score"], *(v for point in points for v in point), d["label"], d["confidence"],
+                  *(d["probabilities"][c] for c in classes), d["track_id"])
+        return dict(zip(face_columns(classes), values, strict=True))
