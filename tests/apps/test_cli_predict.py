@@ -1,5 +1,5 @@
-"""`ferkit predict`: rows as JSON lines or a results table, inputs as files/folders/globs, checked outputs and
-exit codes."""
+"""`ferkit predict`: each image's `ImageResult.to_dict()` as a JSON line or rows in a results table, inputs as
+files/folders/globs, checked outputs and exit codes."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import pytest
 from ferkit.apps.cli import main
 from ferkit.constants import EMOTIONS
 from ferkit.inference import sample_image_path
+from ferkit.inference.config import RecognizerConfig
 
 
 @pytest.fixture
@@ -34,10 +35,10 @@ def images(tmp_path: Path) -> Path:
 
 
 def _rows(text: str) -> dict[str, list[dict]]:
-    """The JSON-lines rows grouped by the input's file name."""
+    """JSON lines (table rows, or the JSON lines of a run without --out) grouped by the input's file name."""
     grouped: dict[str, list[dict]] = {}
     for row in map(json.loads, text.splitlines()):
-        grouped.setdefault(Path(row["input"]).name, []).append(row)
+        grouped.setdefault(Path(row["source"]).name, []).append(row)
     return grouped
 
 
@@ -47,24 +48,29 @@ def test_sample_photo_one_face_in_the_table_and_an_annotated_copy(model_args: li
     assert main(["predict", "--sample", "--out", str(out), "--annotate", "--format", "jsonl", *model_args]) == 0
     (part,) = (out / "predictions").glob("part-*.jsonl")
     (face,) = _rows(part.read_text())["astronaut.jpg"]
-    assert face["status"] == "ok" and 175 < face["x"] + face["w"] / 2 < 270 and 55 < face["y"] + face["h"] / 2 < 180
-    assert face["label"] in EMOTIONS and sum(face[f"prob_{c}"] for c in EMOTIONS) == pytest.approx(1, abs=1e-4)
+    assert face["status"] == "ok" and 175 < face["box_x"] + face["box_w"] / 2 < 270
+    assert 55 < face["box_y"] + face["box_h"] / 2 < 180 and face["confidence"] == face[f"prob_{face['label']}"]
+    assert face["label"] in EMOTIONS and sum(face[f"prob_{c}"] for c in EMOTIONS) == pytest.approx(1, abs=1e-3)
     assert face["model_version"] and len([k for k in face if k.startswith("landmark_")]) == 10
     (annotated,) = (out / "annotated").glob("astronaut-*.jpg")
     assert cv2.imread(str(annotated)).shape == (512, 512, 3)
     assert str(out / "predictions") in capsys.readouterr().err  # says where the table went
 
 
-def test_folders_and_globs_as_json_lines_with_a_no_face_row(model_args: list[str], images: Path, tmp_path: Path):
+def test_folders_and_globs_as_one_json_line_per_image_its_to_dict(model_args: list[str], images: Path,
+                                                                  tiny_onnx: Path, yunet_path: Path, tmp_path: Path):
     jsonl = tmp_path / "out.jsonl"
     assert main(["predict", str(images), str(images / "*.png"), "--jsonl", str(jsonl), *model_args]) == 0
-    rows = _rows(jsonl.read_text())
-    assert [r["status"] for r in rows["astronaut.jpg"]] == ["ok"]
-    assert [r["status"] for r in rows["wall.png"]] == ["no_face"]  # named by the folder and the glob: one input
+    lines = _rows(jsonl.read_text())
+    assert [len(line["faces"]) for line in lines["wall.png"]] == [0]  # named by the folder and the glob: one line
+    (line,) = lines["astronaut.jpg"]
+    expected = RecognizerConfig(model=str(tiny_onnx), yunet_path=yunet_path).build().analyze(line["source"])
+    assert {**line, "timing_ms": None} == {**expected.to_dict(), "timing_ms": None}
+    assert set(line["timing_ms"]) == {"decode", "detect", "classify"} and line["timing_ms"]["decode"] > 0
 
 
-def test_unreadable_inputs_are_each_named_with_a_row_and_exit_2(model_args: list[str], images: Path, tmp_path: Path,
-                                                                capsys: pytest.CaptureFixture):
+def test_unreadable_inputs_are_each_a_line_with_their_error_and_exit_2(model_args: list[str], images: Path,
+                                                                       tmp_path: Path, capsys: pytest.CaptureFixture):
     (images / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
     code = main(["predict", str(images / "astronaut.jpg"), str(images / "broken.jpg"), str(tmp_path / "gone.png"),
                  str(tmp_path / "*.gif"), *model_args])
@@ -73,9 +79,11 @@ def test_unreadable_inputs_are_each_named_with_a_row_and_exit_2(model_args: list
     assert "3 input(s) failed" in captured.err
     for name in ("broken.jpg", "gone.png", "*.gif"):
         assert name in captured.err
-    rows = _rows(captured.out)
-    assert rows["astronaut.jpg"][0]["status"] == "ok"  # the readable input still got its result
-    assert {rows[name][0]["status"] for name in ("broken.jpg", "gone.png", "*.gif")} == {"error"}
+    lines = _rows(captured.out)
+    assert len(lines["astronaut.jpg"][0]["faces"]) == 1  # the readable input still got its result
+    for name in ("broken.jpg", "gone.png", "*.gif"):
+        (line,) = lines[name]
+        assert set(line) == {"source", "error"} and line["error"]
 
 
 def test_no_inputs_is_an_error(model_args: list[str], capsys: pytest.CaptureFixture):
@@ -142,8 +150,8 @@ def test_a_decompression_bomb_is_named_and_the_run_goes_on(model_args: list[str]
     captured = capsys.readouterr()
     assert "1 input(s) failed" in captured.err and "aaa-bomb.png" in captured.err
     assert "limit is 50,000,000 pixels" in captured.err and "Traceback" not in captured.err
-    rows = _rows(captured.out)
-    assert rows["astronaut.jpg"][0]["status"] == "ok" and rows["wall.png"][0]["status"] == "no_face"
+    lines = _rows(captured.out)
+    assert len(lines["astronaut.jpg"][0]["faces"]) == 1 and lines["wall.png"][0]["faces"] == []
 
 
 @pytest.mark.parametrize("option, value", [("--score-threshold", "-1"), ("--min-face", "-5"), ("--chunk", "0")])

@@ -45,6 +45,6 @@ def test_an_annotated_copy_keeps_a_png_lossless_and_its_rows_name_it(recognizer,
     rec = recognizer.build()
     analyzer = Analyzer(rec, ModelTag("tiny", "unknown", rec.classes), annotate_dir=tmp_path / "out" / "annotated")
     rows = analyzer([Input(str(tmp_path / "photo.png"), "image"), Input(str(tmp_path / "photo.jpg"), "image")])
-    named = {Path(r["input"]).suffix: r["annotated"] for r in rows}
+    named = {Path(r["source"]).suffix: r["annotated"] for r in rows}
     assert named[".png"].startswith("annotated/photo-") and named[".png"].endswith(".png")
     assert named[".jpg"].endswith(".jpg") and (tmp_path / "out" / named[".png"]).read_bytes()[:4] == b"\x89PNG"

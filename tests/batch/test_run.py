@@ -18,29 +18,31 @@ import pytest
 
 from ferkit.apps.cli import main
 from ferkit.batch import BatchConfig, run
+from ferkit.batch.analyze import model_tag
+from ferkit.batch.table import columns
 from ferkit.constants import EMOTIONS
 from ferkit.errors import ConfigError
 
-from .conftest import BAD_FILES
+from .conftest import BAD_FILES, old_rows, write_old_part
 
 PROBS = [f"prob_{c}" for c in EMOTIONS]
 
 
 def _table(out: Path) -> pd.DataFrame:
     table = ds.dataset(out / "predictions", format="parquet").to_table().to_pandas()
-    return table.sort_values(["input", "frame", "x"], na_position="first").reset_index(drop=True)
+    return table.sort_values(["source", "frame", "box_x"], na_position="first").reset_index(drop=True)
 
 
 def test_every_input_gets_rows_and_bad_files_their_reason(photo_folder: Path, recognizer, tmp_path: Path):
     summary = run([str(photo_folder)], recognizer, tmp_path / "out", BatchConfig(workers=2, chunk=8),
                   progress=False)
     table = _table(tmp_path / "out")
-    assert summary.analysed == table["input"].nunique() == 100 and summary.failed == 3
+    assert summary.analysed == table["source"].nunique() == 100 and summary.failed == 3
     errors = table[table.status == "error"]
-    assert sorted(Path(p).name for p in errors.input) == sorted(BAD_FILES)
+    assert sorted(Path(p).name for p in errors.source) == sorted(BAD_FILES)
     assert errors.error.str.len().min() > 10  # each says why
     with_face = table[table.status == "ok"]
-    assert 55 <= with_face.input.nunique() <= 70  # 64 photos have a face; YuNet may miss or add one
+    assert 55 <= with_face.source.nunique() <= 70  # 64 photos have a face; YuNet may miss or add one
     assert (table[table.status == "no_face"].label.isna()).all()
     np.testing.assert_allclose(with_face[PROBS].sum(axis=1), 1, atol=1e-4)
 
@@ -49,7 +51,7 @@ def test_one_process_and_several_give_the_same_table(photo_folder: Path, recogni
     run([str(photo_folder)], recognizer, tmp_path / "one", BatchConfig(workers=1), progress=False)
     run([str(photo_folder)], recognizer, tmp_path / "two", BatchConfig(workers=2, chunk=5), progress=False)
     one, two = _table(tmp_path / "one"), _table(tmp_path / "two")
-    assert one[["input", "status", "label"]].equals(two[["input", "status", "label"]])
+    assert one[["source", "status", "label"]].equals(two[["source", "status", "label"]])
     np.testing.assert_allclose(one[PROBS].to_numpy(float), two[PROBS].to_numpy(float), atol=1e-5)
 
 
@@ -66,7 +68,7 @@ def test_a_killed_run_resumes_without_losing_or_repeating_a_row(photo_folder: Pa
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
-    partial = _table(out).input.nunique()
+    partial = _table(out).source.nunique()
     assert 0 < partial < 100
 
     assert main(argv[3:]) == 2  # the 3 bad files still fail, and are named again only if not yet written
@@ -74,9 +76,9 @@ def test_a_killed_run_resumes_without_losing_or_repeating_a_row(photo_folder: Pa
     clean = tmp_path / "clean"
     run([str(photo_folder)], recognizer, clean, BatchConfig(workers=1), progress=False)
     expected = _table(clean)
-    assert table.input.nunique() == 100
+    assert table.source.nunique() == 100
     assert len(table) == len(expected)  # no row lost, none repeated
-    assert table[["input", "status", "x"]].equals(expected[["input", "status", "x"]])
+    assert table[["source", "status", "box_x"]].equals(expected[["source", "status", "box_x"]])
 
 
 def test_a_video_gives_a_row_per_frame_and_face_with_track_ids(face: np.ndarray, recognizer, tmp_path: Path):
@@ -111,7 +113,7 @@ def test_ray_gives_the_same_table_as_the_local_engine(photo_folder: Path, recogn
     run(sources, recognizer, tmp_path / "local", BatchConfig(workers=1), progress=False)
     run(sources, recognizer, tmp_path / "ray", BatchConfig(engine="ray", workers=2, chunk=4), progress=False)
     local, ray = _table(tmp_path / "local"), _table(tmp_path / "ray")
-    assert local[["input", "status", "label", "track_id"]].equals(ray[["input", "status", "label", "track_id"]])
+    assert local[["source", "status", "label", "track_id"]].equals(ray[["source", "status", "label", "track_id"]])
     np.testing.assert_allclose(local[PROBS].to_numpy(float), ray[PROBS].to_numpy(float), atol=1e-5)
 
 
@@ -138,7 +140,7 @@ def test_an_input_named_twice_or_respelled_on_resume_gets_its_rows_once(photo_fo
     first = run(["photos", "photos/*.jpg"], recognizer, tmp_path / "out", BatchConfig(workers=1), progress=False)
     again = run([str(photos.resolve())], recognizer, tmp_path / "out", BatchConfig(workers=1), progress=False)
     assert (first.analysed, first.repeated, again.analysed, again.skipped) == (3, 3, 0, 3)
-    assert _table(tmp_path / "out").groupby("path").input.nunique().eq(1).all()
+    assert _table(tmp_path / "out").groupby("path").source.nunique().eq(1).all()
 
 
 def test_a_rerun_retries_the_failed_inputs_it_names_and_replaces_their_rows(photo_folder: Path, recognizer,
@@ -154,8 +156,26 @@ def test_a_rerun_retries_the_failed_inputs_it_names_and_replaces_their_rows(phot
     table = _table(tmp_path / "out")
     assert (first.failed, only_late.retried, only_late.failed) == (2, 1, 0)
     assert (again.retried, again.analysed, again.skipped, again.failed) == (1, 1, 4, 1)  # bad.jpg, still bad
-    assert table.groupby("input").size().max() == 1 and table.input.nunique() == 5
-    assert list(table[table.status == "error"].input.map(lambda p: Path(p).name)) == ["bad.jpg"]
+    assert table.groupby("source").size().max() == 1 and table.source.nunique() == 5
+    assert list(table[table.status == "error"].source.map(lambda p: Path(p).name)) == ["bad.jpg"]
+
+
+def test_a_results_folder_of_an_older_ferkit_resumes_in_todays_columns(photo_folder: Path, recognizer,
+                                                                       tmp_path: Path):
+    photos = _photos(photo_folder, tmp_path)
+    rec = recognizer.build()
+    tag = model_tag(recognizer.model, recognizer.model, rec.classes)
+    earlier = [rec.analyze(str(path)) for path in sorted(photos.iterdir())[:2]]
+    write_old_part(tmp_path / "out" / "predictions", "parquet",
+                   [row for result in earlier for row in old_rows(str(result.source), result, tag)], tag.classes)
+    summary = run([str(photos)], recognizer, tmp_path / "out", BatchConfig(workers=1), progress=False)
+    run([str(photos)], recognizer, tmp_path / "clean", BatchConfig(workers=1), progress=False)
+    assert (summary.analysed, summary.skipped) == (1, 2)  # the old table's inputs are done
+    assert ds.dataset(tmp_path / "out" / "predictions", format="parquet").schema.names == columns(tag.classes)
+    table, clean = _table(tmp_path / "out"), _table(tmp_path / "clean")
+    assert table[["source", "status", "box_x", "label"]].equals(clean[["source", "status", "box_x", "label"]])
+    np.testing.assert_allclose(table[[*PROBS, "confidence"]].to_numpy(float),
+                               clean[[*PROBS, "confidence"]].to_numpy(float), atol=1e-4)
 
 
 def test_a_single_photo_is_analysed_without_a_worker_pool(photo_folder: Path, recognizer, tmp_path: Path,
@@ -214,4 +234,4 @@ def test_workers_die_with_a_killed_run_and_sigterm_writes_the_finished_rows(phot
         time.sleep(0.1)
     assert workers and not any(_alive(pid) for pid in workers)
     if sig == signal.SIGTERM:  # one part of at most 100,000 rows, written on the way out
-        assert 0 < _table(out).input.nunique() < 100
+        assert 0 < _table(out).source.nunique() < 100

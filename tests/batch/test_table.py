@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import io
+import json
 import os
 import sys
 from pathlib import Path
@@ -11,8 +13,23 @@ import numpy as np
 import pytest
 
 from ferkit.batch.run import _progress_bar
-from ferkit.batch.table import DoneInputs, ModelTag, PartWriter, columns, drop_inputs, error_row, face_rows, parts
+from ferkit.batch.table import (
+    JOB_COLUMNS,
+    DoneInputs,
+    ModelTag,
+    PartWriter,
+    columns,
+    drop_inputs,
+    error_row,
+    face_rows,
+    parts,
+    table_model,
+    upgrade_parts,
+)
 from ferkit.inference import Box, FacePrediction, ImageResult
+from ferkit.inference.result import row_columns
+
+from .conftest import old_columns, old_rows, write_old_part
 
 MODEL = ModelTag("stub", "0123456789ab", ("happy", "sad"))
 IMAGE = np.zeros((48, 64, 3), np.uint8)
@@ -24,12 +41,14 @@ def _face(happy: float) -> FacePrediction:
 
 
 def test_rows_have_every_column_for_faces_no_face_and_errors():
-    faces = face_rows("a.jpg", ImageResult(None, IMAGE, [_face(0.8), _face(0.1)]), MODEL)
-    empty = face_rows("b.jpg", ImageResult(None, IMAGE, []), MODEL)
+    faces = face_rows(ImageResult("a.jpg", IMAGE, [_face(0.8), _face(0.1)]), MODEL)
+    empty = face_rows(ImageResult("b.jpg", IMAGE, []), MODEL)
     failed = error_row("c.jpg", "c.jpg: not a readable image", MODEL)
     for row in [*faces, *empty, failed]:
-        assert list(row) == columns(MODEL.classes)
-    assert [r["label"] for r in faces] == ["happy", "sad"] and faces[0]["landmark_9"] == 9.0
+        assert list(row) == columns(MODEL.classes) == [*row_columns(MODEL.classes), *JOB_COLUMNS]
+    rows = ImageResult("a.jpg", IMAGE, [_face(0.8), _face(0.1)]).rows(MODEL.classes)
+    assert [{k: row[k] for k in row_columns(MODEL.classes)} for row in faces] == rows  # the table only adds
+    assert [r["label"] for r in faces] == ["happy", "sad"] and faces[0]["landmark_4_y"] == 9.0
     assert (empty[0]["status"], empty[0]["label"], empty[0]["width"]) == ("no_face", None, 64)
     assert (failed["status"], failed["error"], failed["model_version"]) == ("error", "c.jpg: not a readable image",
                                                                             "0123456789ab")
@@ -38,8 +57,8 @@ def test_rows_have_every_column_for_faces_no_face_and_errors():
 @pytest.mark.parametrize("fmt", ["parquet", "jsonl", "csv"])
 def test_written_parts_are_the_record_of_done_inputs(tmp_path: Path, fmt: str):
     writer = PartWriter(tmp_path, fmt, MODEL.classes)
-    writer.write(face_rows("a.jpg", ImageResult(None, IMAGE, [_face(0.8)]), MODEL)
-                 + face_rows("b.jpg", ImageResult(None, IMAGE, []), MODEL))
+    writer.write(face_rows(ImageResult("a.jpg", IMAGE, [_face(0.8)]), MODEL)
+                 + face_rows(ImageResult("b.jpg", IMAGE, []), MODEL))
     writer.write([error_row("c.jpg", "broken", MODEL)])
     (tmp_path / f".part-x-000000.{fmt}.tmp").write_text("a part a killed run left half-written")
     done = DoneInputs.scan(tmp_path, fmt)
@@ -51,7 +70,7 @@ def test_written_parts_are_the_record_of_done_inputs(tmp_path: Path, fmt: str):
 @pytest.mark.parametrize("fmt", ["parquet", "jsonl", "csv"])
 def test_rows_of_failed_inputs_are_dropped_so_a_rerun_replaces_them(tmp_path: Path, fmt: str):
     writer = PartWriter(tmp_path, fmt, MODEL.classes)
-    writer.write([*face_rows("a.jpg", ImageResult(None, IMAGE, [_face(0.8)]), MODEL),
+    writer.write([*face_rows(ImageResult("a.jpg", IMAGE, [_face(0.8)]), MODEL),
                   error_row("c.jpg", "broken", MODEL)])
     writer.write([error_row("d.jpg", "broken", MODEL)])
     done = DoneInputs.scan(tmp_path, fmt)
@@ -87,3 +106,32 @@ def test_a_results_folder_keeps_one_format(tmp_path: Path, tiny_onnx: Path):
     with pytest.raises(ConfigError, match=r"holds parquet parts: resume with --format parquet"):
         run([], RecognizerConfig(model=str(tiny_onnx), detector="haar"), tmp_path / "out", BatchConfig(format="csv"),
             progress=False)
+
+
+def _contents(part: Path, fmt: str) -> list[dict]:
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        return pq.read_table(part).to_pylist()
+    with part.open(newline="") as f:
+        return list(csv.DictReader(f)) if fmt == "csv" else [json.loads(line) for line in f]
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "jsonl", "csv"])
+def test_a_part_of_the_old_shape_is_rewritten_as_today_writes_the_same_results(tmp_path: Path, fmt: str):
+    odd = FacePrediction(Box(1.4, 2.6, 30.2, 39.5), 0.91234567, {"happy": 0.712345, "sad": 0.287655},
+                         np.arange(10, dtype=np.float32).reshape(5, 2) / 3, track_id=3)
+    results = [ImageResult("a.jpg", IMAGE, [odd, _face(0.1)]), ImageResult("b.jpg", IMAGE, []),
+               ImageResult("v.mp4", IMAGE, [odd], frame=2, time_s=2 / 30)]
+    failed = {**dict.fromkeys(old_columns(MODEL.classes)), "input": "c.jpg", "path": os.path.realpath("c.jpg"),
+              "status": "error", "error": "broken", "model": MODEL.name, "model_version": MODEL.version}
+    old = write_old_part(tmp_path / "old", fmt, [*(row for r in results for row in old_rows(str(r.source), r, MODEL)),
+                                                 failed], MODEL.classes)
+    assert table_model(tmp_path / "old", fmt) == MODEL  # read in the old shape, as a run checks it
+    new = PartWriter(tmp_path / "new", fmt, MODEL.classes).write(
+        [*(row for r in results for row in face_rows(r, MODEL)), error_row("c.jpg", "broken", MODEL)])
+    assert upgrade_parts(tmp_path / "old", fmt, MODEL.classes) == 1
+    assert upgrade_parts(tmp_path / "old", fmt, MODEL.classes) == 0  # once only: the part has today's columns
+    assert _contents(old, fmt) == _contents(new, fmt)
+    done = DoneInputs.scan(tmp_path / "old", fmt)
+    assert len(done) == 3 and os.path.realpath("v.mp4") in done and len(done.failed) == 1

@@ -3,6 +3,7 @@ and the results table carry its eight probabilities, contempt included."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -48,5 +49,5 @@ def test_eight_probabilities_reach_the_result_the_service_and_the_table(eight_cl
     answer = PredictResponse.model_validate({**answer, "timing_ms": {**answer["timing_ms"], "queue": 0.0}})
     assert set(answer.faces[0].probabilities) == set(FERPLUS_CLASSES)
     tag = ModelTag("ferplus", "0" * 12, rec.classes)
-    row = face_rows("photo.jpg", result, tag)[0]
-    assert list(row) == columns(FERPLUS_CLASSES) and row["prob_contempt"] == face.probabilities["contempt"]
+    row = face_rows(replace(result, source="photo.jpg"), tag)[0]
+    assert list(row) == columns(FERPLUS_CLASSES) and row["prob_contempt"] == answer.faces[0].probabilities["contempt"]

@@ -38,12 +38,13 @@ def _ray() -> Any:
 class _RayAnalyzer:
     """The callable class of `map_batches`: one Recognizer per actor."""
 
-    def __init__(self, recognizer: RecognizerConfig, tag: ModelTag, annotate_dir: Path | None, gpu: bool) -> None:
+    def __init__(self, recognizer: RecognizerConfig, tag: ModelTag, annotate_dir: Path | None, table: bool,
+                 gpu: bool) -> None:
         from ferkit.inference.runtime import set_default_threads, use_gpu
 
         set_default_threads(1)  # one core per actor (num_cpus=1): the actor pool uses the cores
         use_gpu(gpu)  # an actor given a GPU share classifies (and detects) on it, with onnxruntime-gpu
-        self.analyzer = Analyzer(recognizer.build(), tag, annotate_dir)
+        self.analyzer = Analyzer(recognizer.build(), tag, annotate_dir, table)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         out = []
@@ -54,7 +55,7 @@ class _RayAnalyzer:
 
 
 def ray_tasks(tasks: Iterator[list[Input]], recognizer: RecognizerConfig, tag: ModelTag, annotate_dir: Path | None,
-              cfg: Any, actors: int) -> Iterator[tuple[list[Input], list[dict[str, Any]]]]:
+              table: bool, cfg: Any, actors: int) -> Iterator[tuple[list[Input], list[dict[str, Any]]]]:
     """Run `tasks` on Ray, `WINDOW` at a time; yields each task's inputs with its rows."""
     ray = _ray()
     if not ray.is_initialized():
@@ -67,16 +68,16 @@ def ray_tasks(tasks: Iterator[list[Input]], recognizer: RecognizerConfig, tag: M
     for task in tasks:
         window.append(json.dumps([item.__dict__ for item in task]))
         if len(window) == WINDOW:
-            yield from _run_window(ray, window, recognizer, tag, annotate_dir, cfg, actors)
+            yield from _run_window(ray, window, recognizer, tag, annotate_dir, table, cfg, actors)
             window = []
     if window:
-        yield from _run_window(ray, window, recognizer, tag, annotate_dir, cfg, actors)
+        yield from _run_window(ray, window, recognizer, tag, annotate_dir, table, cfg, actors)
 
 
-def _run_window(ray: Any, window: list[str], recognizer: RecognizerConfig, tag: ModelTag,
-                annotate_dir: Path | None, cfg: Any, actors: int) -> Iterator[tuple[list[Input], list[dict]]]:
+def _run_window(ray: Any, window: list[str], recognizer: RecognizerConfig, tag: ModelTag, annotate_dir: Path | None,
+                table: bool, cfg: Any, actors: int) -> Iterator[tuple[list[Input], list[dict]]]:
     dataset = ray.data.from_items([{"task": task} for task in window]).map_batches(
-        _RayAnalyzer, fn_constructor_args=(recognizer, tag, annotate_dir, cfg.gpus_per_actor > 0), batch_size=1,
+        _RayAnalyzer, fn_constructor_args=(recognizer, tag, annotate_dir, table, cfg.gpus_per_actor > 0), batch_size=1,
         batch_format="numpy",
         concurrency=min(actors, len(window)), num_cpus=1,
         **({"num_gpus": cfg.gpus_per_actor} if cfg.gpus_per_actor else {}))

@@ -37,7 +37,7 @@ from ferkit.batch import worker
 from ferkit.batch.analyze import Analyzer, model_tag
 from ferkit.batch.folder import ResultsFolder
 from ferkit.batch.inputs import MANIFEST_SUFFIXES, Input, count_inputs, iter_inputs, kind_of
-from ferkit.batch.table import DoneInputs, Format, ModelTag, PartWriter, drop_inputs, input_key, parts
+from ferkit.batch.table import DoneInputs, Format, ModelTag, PartWriter, drop_inputs, input_key, parts, upgrade_parts
 from ferkit.config_fields import check_bounds, option
 from ferkit.inference.config import RecognizerConfig
 from ferkit.inference.pipeline import Recognizer
@@ -69,7 +69,7 @@ class BatchConfig:
 @dataclass
 class BatchSummary:
     """What a run did: inputs analysed now, skipped as already done, named more than once (analysed once),
-    failed (error rows; `retried` of them had failed in an earlier run too), and rows written."""
+    failed (`retried` of them had failed in an earlier run too), and rows (or JSON lines) written."""
 
     analysed: int = 0
     skipped: int = 0
@@ -89,10 +89,11 @@ def run(sources: Iterable[str], recognizer: RecognizerConfig, out: Path | None, 
         sources: files, folders, glob patterns and manifests (see `ferkit.batch.inputs`).
         recognizer: how each worker builds its Recognizer.
         out: results folder (`ResultsFolder`): the table goes to `out/predictions/` (resumed if already there,
-            inputs that failed there analysed again), annotated copies to `out/annotated/`. None streams the rows
-            as JSON lines to `stream` instead.
+            inputs that failed there analysed again; parts of an older ferkit rewritten in today's columns first),
+            annotated copies to `out/annotated/`. None streams JSON lines to `stream` instead: each image's (or
+            video frame's) `ImageResult.to_dict()`, and `{"source", "error"}` for an input that failed.
         cfg: engine and table settings.
-        stream: where rows go when `out` is None (default stdout).
+        stream: where the JSON lines go when `out` is None (default stdout).
         progress: a progress bar with rate and ETA on stderr (shown only when stderr is a terminal).
 
     Raises:
@@ -113,6 +114,7 @@ def _run_locked(sources: list[str], recognizer: RecognizerConfig, here: Recogniz
                 folder: ResultsFolder | None, cfg: BatchConfig, stream: TextIO | None,
                 progress: bool) -> BatchSummary:
     summary = BatchSummary(table=folder.table if folder is not None else None)
+    table = folder is not None  # else JSON lines: each image's ImageResult.to_dict()
     old_parts: list[Path] = []
     if folder is None:
         sink: _Sink = _StreamSink(stream or sys.stdout)
@@ -120,6 +122,7 @@ def _run_locked(sources: list[str], recognizer: RecognizerConfig, here: Recogniz
         annotate_dir = None
     else:
         folder.check_table(cfg.format, tag)
+        upgrade_parts(folder.table, cfg.format, tag.classes)  # parts of an older ferkit: today's columns first
         old_parts = parts(folder.table, cfg.format)
         done = DoneInputs.scan(folder.table, cfg.format)
         sink = _PartSink(PartWriter(folder.table, cfg.format, tag.classes), cfg.part_rows)
@@ -131,11 +134,11 @@ def _run_locked(sources: list[str], recognizer: RecognizerConfig, here: Recogniz
     failed_before, retried = set(done.failed.tolist()), []
     try:
         if here is not None:
-            rows_of = _in_process(todo, Analyzer(here, tag, annotate_dir), cfg)
+            rows_of = _in_process(todo, Analyzer(here, tag, annotate_dir, table), cfg)
         elif cfg.engine == "ray":
-            rows_of = _ray_engine(todo, recognizer, tag, annotate_dir, cfg)
+            rows_of = _ray_engine(todo, recognizer, tag, annotate_dir, table, cfg)
         else:
-            rows_of = _local_engine(todo, recognizer, tag, annotate_dir, cfg)
+            rows_of = _local_engine(todo, recognizer, tag, annotate_dir, table, cfg)
         for items, rows in rows_of:
             sink.add(rows)
             _count(summary, items, rows)
@@ -183,7 +186,7 @@ def _pending(items: Iterator[Input], done: DoneInputs, summary: BatchSummary, ba
 
 def _count(summary: BatchSummary, items: list[Input], rows: list[dict[str, Any]]) -> None:
     summary.analysed += len(items)
-    failed = {row["input"]: row["error"] for row in rows if row["status"] == "error"}
+    failed = {row["source"]: row["error"] for row in rows if row.get("error") is not None}
     summary.failed += len(failed)
     summary.failures.extend(reason if reason.startswith(source) else f"{source}: {reason}"
                             for source, reason in list(failed.items())[:20])
@@ -218,12 +221,12 @@ def _in_process(items: Iterator[Input], analyzer: Analyzer, cfg: BatchConfig) ->
 
 
 def _local_engine(items: Iterator[Input], recognizer: RecognizerConfig, tag: ModelTag, annotate_dir: Path | None,
-                  cfg: BatchConfig) -> Iterator[tuple[list[Input], list[dict[str, Any]]]]:
+                  table: bool, cfg: BatchConfig) -> Iterator[tuple[list[Input], list[dict[str, Any]]]]:
     workers = _workers(cfg)
     threads = max(1, (os.cpu_count() or 1) // workers)
     # spawn, not fork: the parent may hold ONNX Runtime and OpenCV thread pools, which do not survive a fork.
     pool = ProcessPoolExecutor(workers, get_context("spawn"), worker.start,
-                               (os.getpid(), recognizer, tag, annotate_dir, threads))
+                               (os.getpid(), recognizer, tag, annotate_dir, table, threads))
     in_flight: dict[Future, list[Input]] = {}
     try:
         for task in _tasks(items, cfg.chunk):
@@ -242,10 +245,10 @@ def _finished(in_flight: dict[Future, list[Input]], done: set[Future]) -> Iterat
 
 
 def _ray_engine(items: Iterator[Input], recognizer: RecognizerConfig, tag: ModelTag, annotate_dir: Path | None,
-                cfg: BatchConfig) -> Iterator[tuple[list[Input], list[dict[str, Any]]]]:
+                table: bool, cfg: BatchConfig) -> Iterator[tuple[list[Input], list[dict[str, Any]]]]:
     from ferkit.batch.ray_engine import ray_tasks
 
-    yield from ray_tasks(_tasks(items, cfg.chunk), recognizer, tag, annotate_dir, cfg, _workers(cfg))
+    yield from ray_tasks(_tasks(items, cfg.chunk), recognizer, tag, annotate_dir, table, cfg, _workers(cfg))
 
 
 # --- sinks ----------------------------------------------------------------------------------------------------
@@ -260,7 +263,7 @@ class _Sink:
 
 
 class _StreamSink(_Sink):
-    """Rows as JSON lines on a stream, as they come (no resume)."""
+    """Records as JSON lines on a stream, as they come (no resume)."""
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream

@@ -1,16 +1,20 @@
 """The results table of a batch run: its rows, its columns, and the files it is written to.
 
-One row per face, with the input as named and its resolved real path, the frame index and time (videos), the
-track id, the box, the five landmarks, the label, one probability column per class, the model's name and
-version, and the annotated copy's path within the results folder (with `--annotate`). An input with no face
-gets one row with `status="no_face"`, an input that failed one row with `status="error"` and the reason,
-so that none is dropped silently and every finished input has at least one row.
+A row is an image's row as `ImageResult.rows()` gives it (the input as named in `source`, the frame index and
+time for videos, the image size, the box, the five landmarks, the label, its confidence, one `prob_<class>`
+column per class and the track id, rounded as `ImageResult.to_dict()` rounds them), plus the columns of the job
+(`JOB_COLUMNS`): the input's resolved real path, its status and error, the model's name and version, and the
+annotated copy's path within the results folder (with `--annotate`). An input with no face gets one row with
+`status="no_face"`, an input that failed one row with `status="error"` and the reason, so that none is dropped
+silently and every finished input has at least one row.
 
 Rows reach disk in *parts*, each written to a temporary name and renamed when complete, so a killed run leaves
 only whole parts; the `path` column of the parts on disk is the record of what is done (`DoneInputs`). An input
 with an `error` row is not done: `DoneInputs.scan` names it, a rerun that names it analyses it again, and once
 its new rows are written `drop_inputs` takes its old ones out of the parts that were there before (each part
 rewritten whole). Killed in between, the table holds both, and the error row makes the next run do it again.
+Parts written before the table took `ImageResult.rows()`' columns are rewritten in them when a run resumes the
+table (`upgrade_parts`), so one table never mixes the two.
 """
 
 from __future__ import annotations
@@ -28,12 +32,13 @@ import numpy as np
 
 from ferkit.errors import ConfigError
 from ferkit.files import atomic_path
-from ferkit.inference.result import ImageResult
+from ferkit.inference.result import ImageResult, row_columns
+from ferkit.inference.types import BOX_COLUMNS, LANDMARK_POINTS, Box, FacePrediction, rounded
 
 Format = Literal["parquet", "jsonl", "csv"]
 FORMATS: tuple[str, ...] = ("parquet", "jsonl", "csv")
 SUFFIX = {"parquet": ".parquet", "jsonl": ".jsonl", "csv": ".csv"}
-LANDMARKS = 10  # five (x, y) points
+JOB_COLUMNS = ("path", "status", "error", "model", "model_version", "annotated")  # what the table adds to rows()
 
 
 @dataclass(frozen=True)
@@ -46,50 +51,85 @@ class ModelTag:
 
 
 def columns(classes: Sequence[str]) -> list[str]:
-    """The table's columns, in order."""
-    return ["input", "path", "frame", "time_s", "status", "error", "width", "height", "track_id", "x", "y", "w", "h",
-            "score", *(f"landmark_{i}" for i in range(LANDMARKS)), "label", *(f"prob_{c}" for c in classes),
-            "model", "model_version", "annotated"]
+    """The table's columns, in order: those of `ImageResult.rows()`, then `JOB_COLUMNS`."""
+    return [*row_columns(classes), *JOB_COLUMNS]
 
 
-def face_rows(source: str, result: ImageResult, model: ModelTag, path: str | None = None,
+def face_rows(result: ImageResult, model: ModelTag, path: str | None = None,
               annotated: str | None = None) -> list[dict[str, Any]]:
-    """The rows of one image or video frame (`source` names its input, `path` its real path, default the
-    source's): one per face, or one `no_face` row; `annotated` names its annotated copy."""
-    time_s = None if result.time_s is None else round(result.time_s, 4)
-    base = {"input": source, "path": path or os.path.realpath(source), "frame": result.frame, "time_s": time_s,
-            "width": result.width, "height": result.height, "annotated": annotated}
-    if not result.faces:
-        return [_row(model, **base, status="no_face")]
-    rows = []
-    for face in result.faces:
-        points = face.landmarks.reshape(-1).tolist() if face.landmarks is not None else [None] * LANDMARKS
-        rows.append(_row(model, **base, status="ok", track_id=face.track_id, x=face.box.x, y=face.box.y,
-                         w=face.box.w, h=face.box.h, score=face.score, label=face.label,
-                         **{f"landmark_{i}": p for i, p in enumerate(points)},
-                         **{f"prob_{c}": face.probabilities[c] for c in model.classes}))
-    return rows
+    """The rows of one image or video frame (its `source` names its input, `path` its real path, default the
+    source's): one per face, or one `no_face` row; `annotated` names its annotated copy.
+
+    Raises:
+        ValueError: `result` has no source (a table row names its input).
+    """
+    if result.source is None:
+        raise ValueError("a table row names its input: give the result its source")
+    job = {"path": path or os.path.realpath(result.source), "status": "ok" if result.faces else "no_face",
+           "annotated": annotated}
+    return [_row(model, **row, **job) for row in result.rows(model.classes)]
 
 
 def error_row(source: str, reason: str, model: ModelTag, path: str | None = None) -> dict[str, Any]:
     """The one row of an input that could not be analysed."""
-    return _row(model, input=source, path=path or os.path.realpath(source), status="error", error=reason)
+    return _row(model, source=source, path=path or os.path.realpath(source), status="error", error=reason)
 
 
 def _row(model: ModelTag, **values: Any) -> dict[str, Any]:
     """A row with every column in table order; columns not given are None."""
-    values.update(model=model.name, model_version=model.version)
-    return {name: values.get(name) for name in columns(model.classes)}
+    return _ordered({**values, "model": model.name, "model_version": model.version}, model.classes)
+
+
+def _ordered(values: dict[str, Any], classes: Sequence[str]) -> dict[str, Any]:
+    return {name: values.get(name) for name in columns(classes)}
 
 
 def _schema(classes: Sequence[str]) -> Any:
     import pyarrow as pa
 
-    types = {"input": pa.string(), "path": pa.string(), "frame": pa.int64(), "time_s": pa.float64(),
+    types = {"source": pa.string(), "path": pa.string(), "frame": pa.int64(), "time_s": pa.float64(),
              "status": pa.string(), "error": pa.string(), "width": pa.int32(), "height": pa.int32(),
-             "track_id": pa.int64(),
+             **dict.fromkeys(BOX_COLUMNS, pa.int32()), "track_id": pa.int64(),
              "label": pa.string(), "model": pa.string(), "model_version": pa.string(), "annotated": pa.string()}
     return pa.schema([(name, types.get(name, pa.float32())) for name in columns(classes)])
+
+
+def _write(path: Path, fmt: Format, rows: Sequence[dict[str, Any]], names: Sequence[str], schema: Any = None) -> None:
+    """`rows` as one part file at `path`, columns `names` (Parquet: `schema`, default inferred)."""
+    if fmt == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.Table.from_pylist(list(rows), schema=schema), path)
+    elif fmt == "jsonl":
+        with path.open("w") as f:
+            f.writelines(json.dumps(row) + "\n" for row in rows)
+    else:
+        with path.open("w", newline="") as f:
+            writer = csv.DictWriter(f, list(names))
+            writer.writeheader()
+            writer.writerows(rows)
+
+
+def _read(part: Path, fmt: Format, wanted: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """The rows of a part (Parquet: only the `wanted` columns, default all; CSV: every value a string)."""
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        return pq.read_table(part, columns=None if wanted is None else list(wanted)).to_pylist()
+    with part.open(newline="") as f:
+        return list(csv.DictReader(f)) if fmt == "csv" else [json.loads(line) for line in f]
+
+
+def _names(part: Path, fmt: Format) -> list[str]:
+    """A part's columns, read from its schema or its first line."""
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(part).names)
+    with part.open(newline="") as f:
+        first = f.readline()
+    return next(csv.reader([first])) if fmt == "csv" else list(json.loads(first))
 
 
 class PartWriter:
@@ -117,19 +157,7 @@ class PartWriter:
             return None
         path = self.folder / f"part-{self._run}-{self._count:06d}{SUFFIX[self.fmt]}"
         with atomic_path(path) as tmp:  # hidden until renamed: `DoneInputs.scan` sees only whole parts
-            if self.fmt == "parquet":
-                import pyarrow as pa
-                import pyarrow.parquet as pq
-
-                pq.write_table(pa.Table.from_pylist(list(rows), schema=self._schema), tmp)
-            elif self.fmt == "jsonl":
-                with tmp.open("w") as f:
-                    f.writelines(json.dumps(row) + "\n" for row in rows)
-            else:
-                with tmp.open("w", newline="") as f:
-                    writer = csv.DictWriter(f, self.columns)
-                    writer.writeheader()
-                    writer.writerows(rows)
+            _write(tmp, self.fmt, rows, self.columns, self._schema)
         self._count += 1
         self.rows_written += len(rows)
         return path
@@ -200,17 +228,8 @@ def _rewrite(part: Path, fmt: Format, keep: np.ndarray) -> None:
 
             pq.write_table(pq.read_table(part).filter(pa.array(keep)), tmp)
             return
-        with part.open(newline="") as f:
-            reader = csv.DictReader(f) if fmt == "csv" else None
-            rows = list(reader) if reader is not None else [json.loads(line) for line in f]
-        kept = [row for row, k in zip(rows, keep, strict=True) if k]
-        with tmp.open("w", newline="") as f:
-            if reader is not None:
-                writer = csv.DictWriter(f, list(reader.fieldnames or ()))
-                writer.writeheader()
-                writer.writerows(kept)
-            else:
-                f.writelines(json.dumps(row) + "\n" for row in kept)
+        rows = _read(part, fmt)
+        _write(tmp, fmt, [row for row, k in zip(rows, keep, strict=True) if k], list(rows[0]))
 
 
 def table_model(folder: Path, fmt: Format) -> ModelTag | None:
@@ -218,27 +237,54 @@ def table_model(folder: Path, fmt: Format) -> ModelTag | None:
     found = parts(folder, fmt)
     if not found:
         return None
-    if fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        table = pq.read_table(found[0], columns=["model", "model_version"]).slice(0, 1).to_pylist()
-        names, row = pq.read_schema(found[0]).names, table[0] if table else {}
-    else:
-        with found[0].open(newline="") as f:
-            row = next(csv.DictReader(f) if fmt == "csv" else (json.loads(line) for line in f), {})
-        names = list(row)
-    classes = tuple(name.removeprefix("prob_") for name in names if name.startswith("prob_"))
+    row = next(iter(_read(found[0], fmt, ["model", "model_version"])), {})
+    classes = tuple(name.removeprefix("prob_") for name in _names(found[0], fmt) if name.startswith("prob_"))
     return ModelTag(row.get("model") or "", row.get("model_version") or "", classes)
 
 
 def _paths_of(part: Path, fmt: Format) -> list[tuple[str, str]]:
-    """(real path, status) of each row of a part; tables written before the `path` column resolve `input`."""
-    if fmt == "parquet":
-        import pyarrow.parquet as pq
+    """(real path, status) of each row of a part."""
+    return [(row["path"], row.get("status") or "") for row in _read(part, fmt, ["path", "status"])]
 
-        wanted = [c for c in ("input", "path", "status") if c in pq.read_schema(part).names]
-        rows = pq.read_table(part, columns=wanted).to_pylist()
-    else:
-        with part.open(newline="") as f:
-            rows = list(csv.DictReader(f)) if fmt == "csv" else [json.loads(line) for line in f]
-    return [(row.get("path") or os.path.realpath(row["input"]), row.get("status") or "") for row in rows]
+
+# --- tables written before the rows of ImageResult (columns input, x, y, w, h, landmark_0..9, no confidence) ----
+
+
+def upgrade_parts(folder: Path, fmt: Format, classes: Sequence[str]) -> int:
+    """Rewrite each part of the table in `folder` that has the old columns in today's (`columns(classes)`),
+    atomically, its values as `ImageResult.rows()` gives them; returns the parts rewritten. A run resuming the
+    table calls it before it adds a part, so the table never mixes the two (a run killed meanwhile leaves whole
+    parts of either shape, and the next one finishes the job)."""
+    upgraded = 0
+    for part in parts(folder, fmt):
+        if "input" in _names(part, fmt):
+            with atomic_path(part) as tmp:
+                _write(tmp, fmt, [_upgraded(row, classes) for row in _read(part, fmt)], columns(classes),
+                       _schema(classes) if fmt == "parquet" else None)
+            upgraded += 1
+    return upgraded
+
+
+def _upgraded(old: dict[str, Any], classes: Sequence[str]) -> dict[str, Any]:
+    """An old row in today's columns: the face rebuilt and flattened by `FacePrediction.to_row`."""
+    face: dict[str, Any] = {}
+    if old.get("label"):
+        points = [_number(old.get(f"landmark_{i}")) for i in range(2 * LANDMARK_POINTS)]
+        landmarks = None if None in points else np.array(points).reshape(LANDMARK_POINTS, 2)
+        face = FacePrediction(Box(*(float(old[key]) for key in "xywh")), float(old["score"]),
+                              {c: float(old[f"prob_{c}"]) for c in classes}, landmarks,
+                              _integer(old.get("track_id"))).to_row(classes)
+    time_s = _number(old.get("time_s"))
+    return _ordered({**old, "source": old["input"], "path": old.get("path") or os.path.realpath(old["input"]),
+                     "frame": _integer(old.get("frame")), "time_s": None if time_s is None else rounded(time_s),
+                     "width": _integer(old.get("width")), "height": _integer(old.get("height")), **face}, classes)
+
+
+def _number(value: Any) -> float | None:
+    """An optional number of an old row: None when missing (empty in CSV, whose values are all strings)."""
+    return None if value is None or value == "" else float(value)
+
+
+def _integer(value: Any) -> int | None:
+    number = _number(value)
+    return None if number is None else int(number)

@@ -34,14 +34,15 @@ _analyzer: Analyzer | None = None  # one per worker process
 _setup_error: BaseException | None = None
 
 
-def start(parent: int, recognizer: RecognizerConfig, tag: ModelTag, annotate_dir: Path | None, threads: int) -> None:
+def start(parent: int, recognizer: RecognizerConfig, tag: ModelTag, annotate_dir: Path | None, table: bool,
+          threads: int) -> None:
     """The pool's initializer: tie this process to `parent` (the pid of the run), then build its Analyzer."""
     global _analyzer, _setup_error
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with(parent)
     try:
         set_default_threads(threads)
-        _analyzer = Analyzer(recognizer.build(), tag, annotate_dir)
+        _analyzer = Analyzer(recognizer.build(), tag, annotate_dir, table)
     except Exception as exc:  # raised again by run_task, in the parent, as itself
         _setup_error = exc
 

@@ -1,14 +1,17 @@
-"""`ferkit predict PATH...`: emotions of every face in images, videos, folders, globs and manifests, as one table.
+"""`ferkit predict PATH...`: emotions of every face in images, videos, folders, globs and manifests.
 
-With `--out DIR` the rows go to a table in `DIR/predictions/` (Parquet by default; `--format jsonl|csv`), written
-in atomic parts, so running the same command again after a crash or Ctrl-C skips what is done and finishes;
-`--annotate` adds annotated copies in `DIR/annotated/`. Without `--out` the rows are JSON lines on stdout (or
-`--jsonl FILE`). Work is spread over all cores (`--workers`), or over a Ray cluster (`--engine ray`).
+Without `--out`, one JSON line per image (per frame of a video) on stdout, or in `--jsonl FILE`: its
+`ImageResult.to_dict()`, the shape the Python API and the web service give; an input that failed is a line with
+its `source` and `error`. With `--out DIR` the faces go to a table in `DIR/predictions/`, one row per face
+(`ImageResult.rows()` and the job's columns, see `ferkit.batch.table`; Parquet by default, `--format
+jsonl|csv`), written in atomic parts, so running the same command again after a crash or Ctrl-C skips what is
+done and finishes; `--annotate` adds annotated copies in `DIR/annotated/`. Work is spread over all cores
+(`--workers`), or over a Ray cluster (`--engine ray`).
 
-Exit 0 when every input was analysed; otherwise the failed inputs (each also a row with its reason) are named
-and the exit code is 2. A rerun analyses the inputs that failed before again, so its exit code tells the state
-of the whole table. SIGTERM stops a run as Ctrl-C does: the rows of finished tasks are written, and the exit
-code is 130. Output paths are checked before the first input (see `ferkit.apps.outputs`).
+Exit 0 when every input was analysed; otherwise the failed inputs (each also in the output with its reason)
+are named and the exit code is 2. A rerun analyses the inputs that failed before again, so its exit code tells
+the state of the whole table. SIGTERM stops a run as Ctrl-C does: the rows of finished tasks are written, and
+the exit code is 130. Output paths are checked before the first input (see `ferkit.apps.outputs`).
 
 `PredictConfig` nests the recognizer options (`ferkit.inference.config.RecognizerConfig`, also nested by `ferkit
 video`, `ferkit webcam` and `ferkit serve`) and the batch options (`ferkit.batch.BatchConfig`).
@@ -62,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         raise FerkitError("no inputs: give images, videos, folders, globs or manifests (or --sample)")
     if cfg.out is not None:
         if cfg.jsonl is not None:
-            raise ConfigError("--jsonl writes the rows instead of a results folder: give --out or --jsonl, not both")
+            raise ConfigError("--jsonl writes JSON lines instead of a results folder: give --out or --jsonl, not both")
         check_output_dir(cfg.out, "--out", sources)
     elif batch.annotate:
         raise ConfigError("--annotate needs --out (the annotated copies go to OUT/annotated/)")
@@ -70,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         check_output_file(cfg.jsonl, "--jsonl", [Path(s) for s in sources])
     with _rows_stream(cfg.jsonl) as stream, _terminate_as_interrupt():
         summary = run_batch(sources, cfg.recognizer, cfg.out, batch, stream, cfg.progress)
-    done = f"{summary.analysed} input(s) analysed, {summary.rows} row(s)"
+    done = f"{summary.analysed} input(s) analysed, {summary.rows} {'row' if cfg.out else 'JSON line'}(s)"
     if summary.retried:
         done += f"; {summary.retried} that had failed before analysed again"
     if summary.skipped:
@@ -80,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     where = f" -> {summary.table} ({batch.format})" if summary.table is not None else ""
     print(f"ferkit predict: {done}{where}", file=sys.stderr)
     if summary.failed:
-        raise ImageReadError(f"{summary.failed} input(s) failed (each has a row with status 'error'): "
+        raise ImageReadError(f"{summary.failed} input(s) failed (each is in the output with its error): "
                              + "; ".join(summary.failures))
     return 0
 
