@@ -13,6 +13,7 @@ import pytest
 from ferkit.apps.cli import main
 from ferkit.constants import EMOTIONS
 from ferkit.inference import sample_image_path
+from ferkit.inference.result import row_columns
 
 FRAMES = 12
 
@@ -55,10 +56,11 @@ def test_video_round_trip_keeps_every_frame_and_each_face_its_id(two_faces_video
     with timeline.open() as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 2 * FRAMES
-    assert list(rows[0])[-len(EMOTIONS):] == list(EMOTIONS)
+    assert list(rows[0]) == list(row_columns(EMOTIONS))  # the rows of predict's table
+    assert {row["source"] for row in rows} == {str(two_faces_video)}
     tracks = {}
     for row in rows:  # each track's boxes move one way only: the ids never swapped
-        tracks.setdefault(row["track_id"], []).append(int(row["x"]))
+        tracks.setdefault(row["track_id"], []).append(int(row["box_x"]))
     assert sorted(tracks) == ["1", "2"]
     xs = sorted(tracks.values(), key=lambda v: v[0])
     assert xs[0] == sorted(xs[0]) and xs[1] == sorted(xs[1], reverse=True)

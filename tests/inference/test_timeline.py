@@ -14,12 +14,17 @@ from ferkit.inference.types import Box, FacePrediction
 CLASSES = ("happy", "sad")
 
 
-def _row(frame: int, track: int, happy: float) -> TimelineRow:
-    face = FacePrediction(Box(10 * track, 0, 20, 20), 0.9, {"happy": happy, "sad": 1 - happy}, track_id=track)
-    return TimelineRow(frame, frame / 10, face)
+def _face(track: int, happy: float) -> FacePrediction:
+    return FacePrediction(Box(10 * track, 0, 20, 20), 0.9, {"happy": happy, "sad": 1 - happy}, track_id=track)
 
 
-ROWS = [_row(0, 1, 0.9), _row(0, 2, 0.2), _row(1, 1, 0.8), _row(2, 1, 0.3), _row(3, 1, 0.7)]
+def _frame(index: int, *faces: FacePrediction) -> ImageResult:
+    return ImageResult("clip.mp4", np.zeros((48, 64, 3), np.uint8), list(faces), frame=index, time_s=index / 10)
+
+
+FRAMES = [_frame(0, _face(1, 0.9), _face(2, 0.2)), _frame(1, _face(1, 0.8)), _frame(2, _face(1, 0.3)),
+          _frame(3, _face(1, 0.7)), _frame(4)]
+ROWS = [row for frame in FRAMES for row in TimelineRow.of(frame)]
 
 
 def test_a_frame_result_gives_one_row_per_face_and_a_still_image_none():
@@ -30,12 +35,15 @@ def test_a_frame_result_gives_one_row_per_face_and_a_still_image_none():
         TimelineRow.of(replace(result, frame=None, time_s=None))
 
 
-def test_csv_has_one_row_per_frame_and_face_with_all_probabilities(tmp_path: Path):
-    with write_csv(ROWS, tmp_path / "t.csv", CLASSES).open() as f:
+def test_csv_has_the_rows_of_each_frame_one_per_face_with_all_probabilities(tmp_path: Path):
+    with write_csv(FRAMES, tmp_path / "t.csv", CLASSES).open() as f:
         rows = list(csv.DictReader(f))
-    assert len(rows) == 5
-    assert rows[1] == {"frame": "0", "time_s": "0.000", "track_id": "2", "x": "20", "y": "0", "w": "20", "h": "20",
-                       "score": "0.9000", "label": "sad", "happy": "0.2000", "sad": "0.8000"}
+    assert len(rows) == 6  # five faces, and the frame without one
+    assert rows[1] == {"source": "clip.mp4", "width": "64", "height": "48", "frame": "0", "time_s": "0.0",
+                       "box_x": "20", "box_y": "0", "box_w": "20", "box_h": "20", "score": "0.9",
+                       **{f"landmark_{i}_{axis}": "" for i in range(5) for axis in "xy"}, "label": "sad",
+                       "confidence": "0.8", "prob_happy": "0.2", "prob_sad": "0.8", "track_id": "2"}
+    assert (rows[5]["frame"], rows[5]["label"], rows[5]["prob_happy"]) == ("4", "", "")
 
 
 def test_summary_gives_each_track_its_share_of_time_per_emotion():
@@ -54,8 +62,9 @@ def test_plot_is_a_png(tmp_path: Path):
 def test_timeline_rows_are_on_disk_as_soon_as_a_frame_is_written(tmp_path: Path):
     path = tmp_path / "live.csv"
     with TimelineWriter(path, CLASSES) as writer:
-        writer.write(ROWS[:1])
+        writer.write(FRAMES[0])
         with path.open() as f:  # read while the writer is still open, as after a crash
-            assert len(list(csv.DictReader(f))) == 1
-        writer.write(ROWS[1:])
-    assert writer.rows == len(ROWS)
+            assert len(list(csv.DictReader(f))) == 2
+        for frame in FRAMES[1:]:
+            writer.write(frame)
+    assert writer.rows == len(ROWS) + 1

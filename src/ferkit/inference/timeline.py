@@ -1,5 +1,6 @@
-"""Emotions over time for a video: one row per analysed frame and face, written as CSV, summarised per
-track (share of time in each emotion) and plotted as one panel per tracked face."""
+"""Emotions over time for a video: `ImageResult.rows()` of each analysed frame written as CSV (one row per face,
+or one for a frame without a face; the columns and rounding of `ferkit predict`'s table), summarised per track
+(share of time in each emotion) and plotted as one panel per tracked face."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ferkit.inference.result import ImageResult
+from ferkit.inference.result import ImageResult, row_columns
 from ferkit.inference.types import FacePrediction
 
 
@@ -36,7 +37,9 @@ class TimelineWriter:
     """The timeline as CSV, written as the video is analysed and flushed after every frame, so that an
     interrupted or crashed run keeps every frame analysed before it stopped.
 
-    Columns: frame, time_s, track_id, x, y, w, h, score, label, then one probability column per class.
+    Columns: `row_columns(classes)` (source, width, height, frame, time_s, box_x..box_h, score, landmarks,
+    label, confidence, one `prob_<class>` per class, track_id); a frame without a face is one row whose face
+    columns are empty.
     """
 
     def __init__(self, path: str | Path, classes: Sequence[str]) -> None:
@@ -45,17 +48,14 @@ class TimelineWriter:
         self.rows = 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file = self.path.open("w", newline="")
-        self._writer = csv.writer(self._file)
-        self._writer.writerow(["frame", "time_s", "track_id", "x", "y", "w", "h", "score", "label", *self.classes])
+        self._writer = csv.DictWriter(self._file, row_columns(self.classes))
+        self._writer.writeheader()
         self._file.flush()
 
-    def write(self, rows: Sequence[TimelineRow]) -> None:
+    def write(self, result: ImageResult) -> None:
         """Append the rows of one analysed frame and flush them to disk."""
-        for row in rows:
-            face = row.face
-            self._writer.writerow([row.frame, f"{row.time_s:.3f}", face.track_id, *face.box.to_list(),
-                                   f"{face.score:.4f}", face.label,
-                                   *(f"{face.probabilities[c]:.4f}" for c in self.classes)])
+        rows = result.rows(self.classes)
+        self._writer.writerows(rows)
         self.rows += len(rows)
         self._file.flush()
 
@@ -69,10 +69,11 @@ class TimelineWriter:
         self.close()
 
 
-def write_csv(rows: Sequence[TimelineRow], path: str | Path, classes: Sequence[str]) -> Path:
-    """All of `rows` as one timeline CSV (see `TimelineWriter` for the columns)."""
+def write_csv(results: Sequence[ImageResult], path: str | Path, classes: Sequence[str]) -> Path:
+    """The frames `results` as one timeline CSV (see `TimelineWriter` for the columns)."""
     with TimelineWriter(path, classes) as writer:
-        writer.write(rows)
+        for result in results:
+            writer.write(result)
     return writer.path
 
 

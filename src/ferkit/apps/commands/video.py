@@ -16,7 +16,7 @@ import json
 import sys
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ferkit.apps.config_args import add_config_arguments, config_from_args
@@ -34,7 +34,8 @@ INCOMPLETE = 3  # exit status: the video stopped decoding before its claimed end
 @dataclass(frozen=True)
 class VideoConfig:
     out: Path | None = option(None, "annotated video to write (.mp4)")
-    csv: Path | None = option(None, "timeline CSV: one row per analysed frame and face, written as it goes")
+    csv: Path | None = option(None, "timeline CSV: one row per analysed frame and face (the columns of "
+                                    "predict's table), written as it goes")
     plot: Path | None = option(None, "PNG plot of each face's emotions over time")
     summary: Path | None = option(None, "write the per-face summary JSON here, not stdout")
     every: int = option(1, "analyse every N-th frame (others reuse the last result)", "[1, inf)")
@@ -74,10 +75,9 @@ def run(args: argparse.Namespace) -> int:
         try:
             for step in recognizer.stream(source, tracker, cfg.every):
                 if step.analyzed:
-                    new = TimelineRow.of(step.result)
-                    rows.extend(new)
+                    rows.extend(TimelineRow.of(step.result))
                     if timeline is not None:
-                        timeline.write(new)
+                        timeline.write(replace(step.result, source=str(args.input)))
                 if sink is not None:
                     sink.write(step.result.plot())
                 done = step.frame.index + 1
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
             interrupted = True
         if progress is not None:
             progress.close()
-    _write_analysis(cfg, rows, classes, done, source.frame_count)
+    _write_analysis(cfg, rows, classes, done, source.frame_count, timeline.rows if timeline is not None else 0)
     if interrupted:
         print(f"{args.input}: interrupted after {done} frame(s); the outputs cover those frames", file=sys.stderr)
         return 130
@@ -99,10 +99,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _write_analysis(cfg: VideoConfig, rows: list[TimelineRow], classes: tuple[str, ...], done: int,
-                    claimed: int | None) -> None:
+                    claimed: int | None, csv_rows: int) -> None:
     """Report the timeline and annotated video, and write the plot and summary of the frames analysed."""
     if cfg.csv:
-        print(f"timeline ({len(rows)} rows) written to {cfg.csv}", file=sys.stderr)
+        print(f"timeline ({csv_rows} rows) written to {cfg.csv}", file=sys.stderr)
     if cfg.plot:
         print(f"plot written to {plot_timeline(rows, classes, cfg.plot)}", file=sys.stderr)
     if cfg.out:
