@@ -97,7 +97,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/fer2013")
     parser.add_argument("--ferplus-data", type=Path,
                         default=Path(__file__).resolve().parents[2] / "shared/data/ferplus",
-                        help="FER+ votes to score against as well (skipped when the folder is absent)")
+                        help="FER+ votes to score against (--label-sets ferplus)")
     parser.add_argument("--models", nargs="+", default=sorted(bundled_models()))
     parser.add_argument("--label-sets", nargs="+", default=["fer2013", "ferplus"], choices=["fer2013", "ferplus"],
                         help="score against FER2013's labels (PublicTest), the FER+ votes (FER2013Valid), or both")
@@ -105,6 +105,8 @@ def main() -> None:
     parser.add_argument("--write-metadata", action="store_true",
                         help="also write the figures into each model's metadata (weights/<name>.json and .onnx)")
     args = parser.parse_args()
+    if "ferplus" in args.label_sets and not args.ferplus_data.is_dir():
+        parser.error(f"--ferplus-data {args.ferplus_data}: no such folder (or leave ferplus out of --label-sets)")
     results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {"models": {}}
     results.update({"date": now_utc(), "hardware": hardware(onnxruntime=onnxruntime.__version__),
                     "command": "python benchmarks/eval_bundled.py [--models NAME ...] [--tta flip tencrop]"})
@@ -113,8 +115,7 @@ def main() -> None:
             results["models"][name] = evaluate_bundled(name, args.data, args.tta)
         else:  # the FER2013 figures the model's metadata already holds, measured by an earlier run of this script
             results["models"][name] = {**bundled_metadata(name)["metrics"], **results["models"].get(name, {})}
-        wants_ferplus = "ferplus" in args.label_sets and args.ferplus_data.is_dir()
-        ferplus = evaluate_ferplus(name, args.ferplus_data) if wants_ferplus else None
+        ferplus = evaluate_ferplus(name, args.ferplus_data) if "ferplus" in args.label_sets else None
         if ferplus is not None:
             results["models"][name]["ferplus"] = ferplus
         print(name, json.dumps(results["models"][name]), flush=True)
