@@ -23,10 +23,10 @@ import numpy as np
 import onnxruntime
 from machine import hardware, now_utc, write_results
 
-from ferkit.batch import BatchConfig, run
 from ferkit.inference import sample_image_path
 from ferkit.inference.config import RecognizerConfig
 from ferkit.inference.images import load_image
+from ferkit.jobs import BatchConfig, run
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_YUNET = REPO_ROOT / ".." / "shared" / "models" / "face_detection_yunet_2026may.onnx"

@@ -12,11 +12,11 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from ferkit.apps.service.schemas import PredictResponse  # noqa: E402
-from ferkit.batch.table import ModelTag, columns, face_rows  # noqa: E402
 from ferkit.data.ferplus import FERPLUS_CLASSES  # noqa: E402
 from ferkit.export.onnx import export_onnx  # noqa: E402
 from ferkit.inference import Recognizer  # noqa: E402
 from ferkit.inference.types import Box, Detection  # noqa: E402
+from ferkit.jobs.table import ModelVersion, columns, face_rows  # noqa: E402
 from ferkit.models import create_model  # noqa: E402
 from ferkit.models.checkpoint import save_model  # noqa: E402
 from ferkit.models.meta import ModelMeta  # noqa: E402
@@ -48,6 +48,6 @@ def test_eight_probabilities_reach_the_result_the_service_and_the_table(eight_cl
     answer = result.to_dict()
     answer = PredictResponse.model_validate({**answer, "timing_ms": {**answer["timing_ms"], "queue": 0.0}})
     assert set(answer.faces[0].probabilities) == set(FERPLUS_CLASSES)
-    tag = ModelTag("ferplus", "0" * 12, rec.classes)
-    row = face_rows(replace(result, source="photo.jpg"), tag)[0]
+    model = ModelVersion("ferplus", "0" * 12, rec.classes)
+    row = face_rows(replace(result, source="photo.jpg"), model)[0]
     assert list(row) == columns(FERPLUS_CLASSES) and row["prob_contempt"] == answer.faces[0].probabilities["contempt"]

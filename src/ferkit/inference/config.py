@@ -1,5 +1,6 @@
 """`RecognizerConfig`: how to build a Recognizer, as one picklable value, so that the commands that embed it
-(predict, video, webcam, serve) and the batch workers (each process building its own) describe it the same way."""
+(predict, video, webcam, serve) and the workers of `ferkit.jobs` (each process building its own) describe it the
+same way."""
 
 from __future__ import annotations
 

@@ -14,8 +14,8 @@ _use_gpu = False
 
 
 def set_default_threads(threads: int | None) -> None:
-    """Cores each session of this process uses when not told otherwise (None: all). Batch workers set it,
-    and OpenCV's, so that workers x threads equals the machine's cores instead of oversubscribing them."""
+    """Cores each session of this process uses when not told otherwise (None: all). The workers of `ferkit.jobs`
+    set it, and OpenCV's, so that workers x threads equals the machine's cores instead of oversubscribing them."""
     global _default_threads
     _default_threads = threads
     import cv2

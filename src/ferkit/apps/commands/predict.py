@@ -3,7 +3,7 @@
 Without `--out`, one JSON line per image (per frame of a video) on stdout, or in `--jsonl FILE`: its
 `ImageResult.to_dict()`, the shape the Python API and the web service give; an input that failed is a line with
 its `source` and `error`. With `--out DIR` the faces go to a table in `DIR/predictions/`, one row per face
-(`ImageResult.rows()` and the job's columns, see `ferkit.batch.table`; Parquet by default, `--format
+(`ImageResult.rows()` and the job's columns, see `ferkit.jobs.table`; Parquet by default, `--format
 jsonl|csv`), written in atomic parts, so running the same command again after a crash or Ctrl-C skips what is
 done and finishes; `--annotate` adds annotated copies in `DIR/annotated/`. Work is spread over all cores
 (`--workers`), or over a Ray cluster (`--engine ray`).
@@ -14,7 +14,7 @@ the state of the whole table. SIGTERM stops a run as Ctrl-C does: the rows of fi
 the exit code is 130. Output paths are checked before the first input (see `ferkit.apps.outputs`).
 
 `PredictConfig` nests the recognizer options (`ferkit.inference.config.RecognizerConfig`, also nested by `ferkit
-video`, `ferkit webcam` and `ferkit serve`) and the batch options (`ferkit.batch.BatchConfig`).
+video`, `ferkit webcam` and `ferkit serve`) and the job options (`ferkit.jobs.BatchConfig`).
 """
 
 from __future__ import annotations
@@ -31,12 +31,12 @@ from typing import TextIO
 
 from ferkit.apps.config_args import add_config_arguments, config_from_args
 from ferkit.apps.outputs import check_output_dir, check_output_file
-from ferkit.batch import BatchConfig
-from ferkit.batch import run as run_batch
 from ferkit.config_fields import nested, option
 from ferkit.errors import ConfigError, FerkitError, ImageReadError
 from ferkit.inference import sample_image_path
 from ferkit.inference.config import RecognizerConfig
+from ferkit.jobs import BatchConfig
+from ferkit.jobs import run as run_job
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     if cfg.jsonl is not None:
         check_output_file(cfg.jsonl, "--jsonl", [Path(s) for s in sources])
     with _rows_stream(cfg.jsonl) as stream, _terminate_as_interrupt():
-        summary = run_batch(sources, cfg.recognizer, cfg.out, batch, stream, cfg.progress)
+        summary = run_job(sources, cfg.recognizer, cfg.out, batch, stream, cfg.progress)
     done = f"{summary.analysed} input(s) analysed, {summary.rows} {'row' if cfg.out else 'JSON line'}(s)"
     if summary.retried:
         done += f"; {summary.retried} that had failed before analysed again"

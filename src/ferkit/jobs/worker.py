@@ -21,28 +21,28 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ferkit.batch.analyze import Analyzer
-from ferkit.batch.inputs import Input
-from ferkit.batch.table import ModelTag
 from ferkit.inference.config import RecognizerConfig
 from ferkit.inference.runtime import set_default_threads
+from ferkit.jobs.inputs import Input
+from ferkit.jobs.records import RecordMaker
+from ferkit.jobs.table import ModelVersion
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 WATCHDOG_S = 1.0  # how often the watchdog looks for the parent: an orphan lives at most this long
 
-_analyzer: Analyzer | None = None  # one per worker process
+_make_records: RecordMaker | None = None  # one per worker process
 _setup_error: BaseException | None = None
 
 
-def start(parent: int, recognizer: RecognizerConfig, tag: ModelTag, annotate_dir: Path | None, table: bool,
+def start(parent: int, recognizer: RecognizerConfig, model: ModelVersion, annotate_dir: Path | None, table: bool,
           threads: int) -> None:
-    """The pool's initializer: tie this process to `parent` (the pid of the run), then build its Analyzer."""
-    global _analyzer, _setup_error
+    """The pool's initializer: tie this process to `parent` (the pid of the run), then build its RecordMaker."""
+    global _make_records, _setup_error
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with(parent)
     try:
         set_default_threads(threads)
-        _analyzer = Analyzer(recognizer.build(), tag, annotate_dir, table)
+        _make_records = RecordMaker(recognizer.build(), model, annotate_dir, table)
     except Exception as exc:  # raised again by run_task, in the parent, as itself
         _setup_error = exc
 
@@ -50,8 +50,8 @@ def start(parent: int, recognizer: RecognizerConfig, tag: ModelTag, annotate_dir
 def run_task(task: list[Input]) -> list[dict[str, Any]]:
     if _setup_error is not None:
         raise _setup_error
-    assert _analyzer is not None, "worker not initialised"
-    return _analyzer(task)
+    assert _make_records is not None, "worker not initialised"
+    return _make_records(task)
 
 
 def _die_with(parent: int) -> None:

@@ -14,9 +14,9 @@ import cv2
 import numpy as np
 import pytest
 
-from ferkit.batch.table import ModelTag
 from ferkit.inference import ImageResult, sample_image_path
 from ferkit.inference.config import RecognizerConfig
+from ferkit.jobs.table import ModelVersion
 
 BAD_FILES = ("broken.jpg", "empty.png", "text.jpg")
 
@@ -57,7 +57,7 @@ def old_columns(classes: Sequence[str]) -> list[str]:
             "model_version", "annotated"]
 
 
-def old_rows(source: str, result: ImageResult, model: ModelTag) -> list[dict[str, Any]]:
+def old_rows(source: str, result: ImageResult, model: ModelVersion) -> list[dict[str, Any]]:
     """The rows that ferkit wrote then for `result`: input, unrounded float x/y/w/h, landmark_0..9, no confidence."""
     base = {"input": source, "path": os.path.realpath(source), "frame": result.frame,
             "time_s": None if result.time_s is None else round(result.time_s, 4), "width": result.width,

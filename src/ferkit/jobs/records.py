@@ -1,4 +1,4 @@
-"""`Analyzer`: inputs in, records out, with one Recognizer. Every engine runs this same code: the local
+"""`RecordMaker`: inputs in, records out, with one Recognizer. Every engine runs this same code: the local
 engine in each worker process, the Ray engine in each actor, so both give the same records.
 
 A record is a table row (`table.face_rows`, `table.error_row`) for a results table, or, for JSON lines, each
@@ -20,32 +20,25 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ferkit.batch.folder import ANNOTATED_DIR
-from ferkit.batch.inputs import Input
-from ferkit.batch.table import ModelTag, error_row, face_rows
 from ferkit.errors import FerkitError
-from ferkit.inference.download import sha256_of
 from ferkit.inference.images import load_image
 from ferkit.inference.pipeline import Recognizer
 from ferkit.inference.result import ImageResult
 from ferkit.inference.track import IoUTracker
 from ferkit.inference.video import VideoSource
+from ferkit.jobs.folder import ANNOTATED_DIR
+from ferkit.jobs.inputs import Input
+from ferkit.jobs.table import ModelVersion, error_row, face_rows
 
 LOSSLESS_SUFFIXES = (".png", ".bmp", ".tif", ".tiff")  # annotated as PNG: JPEG would blur what the input kept
 
 
-def model_tag(name: str, source: str | None, classes: Sequence[str]) -> ModelTag:
-    """The model columns of the rows: the name asked for and a content hash of its file (`source`)."""
-    version = sha256_of(Path(source))[:12] if source and Path(source).is_file() else "unknown"
-    return ModelTag(name, version, tuple(classes))
-
-
-class Analyzer:
+class RecordMaker:
     """Turns inputs into records with `recognizer`: table rows tagged with `model` (`table=True`), or JSON lines'
     records; optionally saves an annotated copy of each image in `annotate_dir` (a results folder's
     `annotated/`)."""
 
-    def __init__(self, recognizer: Recognizer, model: ModelTag, annotate_dir: Path | None = None,
+    def __init__(self, recognizer: Recognizer, model: ModelVersion, annotate_dir: Path | None = None,
                  table: bool = True) -> None:
         self.recognizer = recognizer
         self.model = model

@@ -12,11 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ferkit.batch.run import _progress_bar
-from ferkit.batch.table import (
+from ferkit.inference import Box, FacePrediction, ImageResult
+from ferkit.inference.result import row_columns
+from ferkit.jobs.run import _progress_bar
+from ferkit.jobs.table import (
     JOB_COLUMNS,
     DoneInputs,
-    ModelTag,
+    ModelVersion,
     PartWriter,
     columns,
     drop_inputs,
@@ -26,12 +28,10 @@ from ferkit.batch.table import (
     table_model,
     upgrade_parts,
 )
-from ferkit.inference import Box, FacePrediction, ImageResult
-from ferkit.inference.result import row_columns
 
 from .conftest import old_columns, old_rows, write_old_part
 
-MODEL = ModelTag("stub", "0123456789ab", ("happy", "sad"))
+MODEL = ModelVersion("stub", "0123456789ab", ("happy", "sad"))
 IMAGE = np.zeros((48, 64, 3), np.uint8)
 
 
@@ -98,9 +98,9 @@ def test_the_progress_bar_is_silent_unless_stderr_is_a_terminal(monkeypatch: pyt
 
 
 def test_a_results_folder_keeps_one_format(tmp_path: Path, tiny_onnx: Path):
-    from ferkit.batch import BatchConfig, run
     from ferkit.errors import ConfigError
     from ferkit.inference.config import RecognizerConfig
+    from ferkit.jobs import BatchConfig, run
 
     PartWriter(tmp_path / "out" / "predictions", "parquet", MODEL.classes).write([error_row("a", "x", MODEL)])
     with pytest.raises(ConfigError, match=r"holds parquet parts: resume with --format parquet"):

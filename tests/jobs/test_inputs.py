@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ferkit.batch.inputs import iter_inputs
+from ferkit.jobs.inputs import iter_inputs
 
 
 def test_symlink_loops_broken_links_and_links_back_up_never_stop_or_loop_the_walk(tmp_path: Path,

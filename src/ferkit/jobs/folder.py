@@ -1,4 +1,4 @@
-"""`ResultsFolder`: a batch run's results folder (`--out`), the one owner of its layout, its lock and the rule
+"""`ResultsFolder`: a job's results folder (`ferkit predict --out`), the one owner of its layout, its lock and the rule
 of what a rerun may add to it:
 
     predictions/   the table: part files (`table.PartWriter`), the rows of one model in one format
@@ -20,8 +20,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ferkit.batch.table import SUFFIX, Format, ModelTag, table_model
 from ferkit.errors import ConfigError
+from ferkit.jobs.table import SUFFIX, Format, ModelVersion, table_model
 
 TABLE_DIR = "predictions"  # the table (part files that pyarrow.dataset reads as one table)
 ANNOTATED_DIR = "annotated"
@@ -62,7 +62,7 @@ class ResultsFolder:
         finally:
             os.close(fd)  # releases the lock
 
-    def check_table(self, fmt: Format, model: ModelTag) -> None:
+    def check_table(self, fmt: Format, model: ModelVersion) -> None:
         """Refuse to add `fmt` rows of `model` to a table of another format or model.
 
         Raises:
@@ -80,7 +80,7 @@ class ResultsFolder:
                           f"{','.join(model.classes)}): resume with --model {found.name}, or choose another --out")
 
 
-def _same_model(a: ModelTag, b: ModelTag) -> bool:
+def _same_model(a: ModelVersion, b: ModelVersion) -> bool:
     """The same weights (file hash; the name where a hash is unknown) and the same class columns: another
     name for the same file (`base` for `large`) is the same model."""
     same_file = a.version == b.version and (a.version != "unknown" or a.name == b.name)

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from ferkit.batch import BatchConfig, run
-from ferkit.batch.folder import ResultsFolder
-from ferkit.batch.table import ModelTag, PartWriter, error_row
 from ferkit.errors import ConfigError
 from ferkit.inference.config import RecognizerConfig
+from ferkit.jobs import BatchConfig, run
+from ferkit.jobs.folder import ResultsFolder
+from ferkit.jobs.table import ModelVersion, PartWriter, error_row
 
-MODEL = ModelTag("small", "0123456789ab", ("happy", "sad"))
+MODEL = ModelVersion("small", "0123456789ab", ("happy", "sad"))
 
 
 def test_a_second_run_on_a_locked_folder_is_refused_and_the_lock_goes_with_the_first(tmp_path: Path,
@@ -28,7 +28,8 @@ def test_a_second_run_on_a_locked_folder_is_refused_and_the_lock_goes_with_the_f
 def test_a_table_refuses_the_rows_of_another_model_by_name(tmp_path: Path):
     folder = ResultsFolder(tmp_path)
     PartWriter(folder.table, "parquet", MODEL.classes).write([error_row("a.jpg", "x", MODEL)])
-    folder.check_table("parquet", ModelTag("base", MODEL.version, MODEL.classes))  # another name, same file
-    for other in (ModelTag("small", "ffffffffffff", MODEL.classes), ModelTag("small", MODEL.version, ("happy",))):
+    folder.check_table("parquet", ModelVersion("base", MODEL.version, MODEL.classes))  # another name, same file
+    for other in (ModelVersion("small", "ffffffffffff", MODEL.classes),
+                  ModelVersion("small", MODEL.version, ("happy",))):
         with pytest.raises(ConfigError, match=r"rows of model 'small' .* resume with --model small"):
             folder.check_table("parquet", other)

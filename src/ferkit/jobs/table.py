@@ -1,4 +1,4 @@
-"""The results table of a batch run: its rows, its columns, and the files it is written to.
+"""The results table of a job: its rows, its columns, and the files it is written to.
 
 A row is an image's row as `ImageResult.rows()` gives it (the input as named in `source`, the frame index and
 time for videos, the image size, the box, the five landmarks, the label, its confidence, one `prob_<class>`
@@ -32,6 +32,7 @@ import numpy as np
 
 from ferkit.errors import ConfigError
 from ferkit.files import atomic_path
+from ferkit.inference.download import sha256_of
 from ferkit.inference.result import ImageResult, row_columns
 from ferkit.inference.types import BOX_COLUMNS, LANDMARK_POINTS, Box, FacePrediction, rounded
 
@@ -42,12 +43,19 @@ JOB_COLUMNS = ("path", "status", "error", "model", "model_version", "annotated")
 
 
 @dataclass(frozen=True)
-class ModelTag:
-    """What every row says about the model that produced it."""
+class ModelVersion:
+    """What every row says about the model that produced it: the name asked for (`model` column), the version of
+    its weights (`model_version`), and its classes (the `prob_<class>` columns)."""
 
     name: str
     version: str  # first 12 hex digits of the model file's sha256: the same name can hold other weights
     classes: tuple[str, ...]
+
+    @classmethod
+    def of_file(cls, name: str, source: str | None, classes: Sequence[str]) -> ModelVersion:
+        """`name`'s version read from its file `source` ("unknown" where there is none)."""
+        version = sha256_of(Path(source))[:12] if source and Path(source).is_file() else "unknown"
+        return cls(name, version, tuple(classes))
 
 
 def columns(classes: Sequence[str]) -> list[str]:
@@ -55,7 +63,7 @@ def columns(classes: Sequence[str]) -> list[str]:
     return [*row_columns(classes), *JOB_COLUMNS]
 
 
-def face_rows(result: ImageResult, model: ModelTag, path: str | None = None,
+def face_rows(result: ImageResult, model: ModelVersion, path: str | None = None,
               annotated: str | None = None) -> list[dict[str, Any]]:
     """The rows of one image or video frame (its `source` names its input, `path` its real path, default the
     source's): one per face, or one `no_face` row; `annotated` names its annotated copy.
@@ -70,12 +78,12 @@ def face_rows(result: ImageResult, model: ModelTag, path: str | None = None,
     return [_row(model, **row, **job) for row in result.rows(model.classes)]
 
 
-def error_row(source: str, reason: str, model: ModelTag, path: str | None = None) -> dict[str, Any]:
+def error_row(source: str, reason: str, model: ModelVersion, path: str | None = None) -> dict[str, Any]:
     """The one row of an input that could not be analysed."""
     return _row(model, source=source, path=path or os.path.realpath(source), status="error", error=reason)
 
 
-def _row(model: ModelTag, **values: Any) -> dict[str, Any]:
+def _row(model: ModelVersion, **values: Any) -> dict[str, Any]:
     """A row with every column in table order; columns not given are None."""
     return _ordered({**values, "model": model.name, "model_version": model.version}, model.classes)
 
@@ -232,14 +240,14 @@ def _rewrite(part: Path, fmt: Format, keep: np.ndarray) -> None:
         _write(tmp, fmt, [row for row, k in zip(rows, keep, strict=True) if k], list(rows[0]))
 
 
-def table_model(folder: Path, fmt: Format) -> ModelTag | None:
+def table_model(folder: Path, fmt: Format) -> ModelVersion | None:
     """The model whose rows the table in `folder` holds (read from its first part); None for no table yet."""
     found = parts(folder, fmt)
     if not found:
         return None
     row = next(iter(_read(found[0], fmt, ["model", "model_version"])), {})
     classes = tuple(name.removeprefix("prob_") for name in _names(found[0], fmt) if name.startswith("prob_"))
-    return ModelTag(row.get("model") or "", row.get("model_version") or "", classes)
+    return ModelVersion(row.get("model") or "", row.get("model_version") or "", classes)
 
 
 def _paths_of(part: Path, fmt: Format) -> list[tuple[str, str]]:

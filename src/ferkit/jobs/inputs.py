@@ -1,4 +1,4 @@
-"""The inputs of a batch run, streamed: files, folders (walked recursively), glob patterns and manifests,
+"""The inputs of a job, streamed: files, folders (walked recursively), glob patterns and manifests,
 each expanded lazily so that a million photos are never listed in memory at once.
 
 A manifest is a `.txt` file with one path a line, or a `.csv` file whose `path` column (or first column)

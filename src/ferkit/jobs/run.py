@@ -1,4 +1,4 @@
-"""`run()`: a batch job from inputs to one results table, on all local cores or on a Ray cluster, resumable.
+"""`run()`: a bulk job from inputs to one results table, on all local cores or on a Ray cluster, resumable.
 
 The main process locks the results folder (`folder.ResultsFolder`), refuses a table of another model or
 format, streams the inputs, skips those that already have rows (an input named twice, by any spelling or link,
@@ -14,7 +14,7 @@ Engines:
   cores // workers threads, so that workers x threads = cores. `workers=1`, or a single image (no folder,
   video, glob or manifest), runs in this process: a photo is analysed without starting a pool. Workers die
   with this process, even when it is killed (`worker.py`).
-- `ray`: the same `Analyzer` as a Ray Data callable class in `map_batches`, an actor pool of `workers`
+- `ray`: the same `RecordMaker` as a Ray Data callable class in `map_batches`, an actor pool of `workers`
   actors with `num_cpus` (and `num_gpus`) each; videos go one per task.
 """
 
@@ -33,20 +33,20 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-from ferkit.batch import worker
-from ferkit.batch.analyze import Analyzer, model_tag
-from ferkit.batch.folder import ResultsFolder
-from ferkit.batch.inputs import MANIFEST_SUFFIXES, Input, count_inputs, iter_inputs, kind_of
-from ferkit.batch.table import DoneInputs, Format, ModelTag, PartWriter, drop_inputs, input_key, parts, upgrade_parts
 from ferkit.config_fields import check_bounds, option
 from ferkit.inference.config import RecognizerConfig
 from ferkit.inference.pipeline import Recognizer
 from ferkit.inference.runtime import set_default_threads
+from ferkit.jobs import worker
+from ferkit.jobs.folder import ResultsFolder
+from ferkit.jobs.inputs import MANIFEST_SUFFIXES, Input, count_inputs, iter_inputs, kind_of
+from ferkit.jobs.records import RecordMaker
+from ferkit.jobs.table import DoneInputs, Format, ModelVersion, PartWriter, drop_inputs, input_key, parts, upgrade_parts
 
 
 @dataclass(frozen=True)
 class BatchConfig:
-    """How a batch job runs: engine, parallelism, task size and the table's format."""
+    """How a job runs: engine, parallelism, task size and the table's format."""
 
     engine: Literal["local", "ray"] = option("local", "local: worker processes on this machine; ray: a Ray "
                                                       "Data pipeline (pip install 'ferkit[ray]')")
@@ -86,7 +86,7 @@ def run(sources: Iterable[str], recognizer: RecognizerConfig, out: Path | None, 
     """Analyse every input named by `sources` into one table.
 
     Args:
-        sources: files, folders, glob patterns and manifests (see `ferkit.batch.inputs`).
+        sources: files, folders, glob patterns and manifests (see `ferkit.jobs.inputs`).
         recognizer: how each worker builds its Recognizer.
         out: results folder (`ResultsFolder`): the table goes to `out/predictions/` (resumed if already there,
             inputs that failed there analysed again; parts of an older ferkit rewritten in today's columns first),
@@ -103,14 +103,14 @@ def run(sources: Iterable[str], recognizer: RecognizerConfig, out: Path | None, 
     in_process = cfg.engine == "local" and (_workers(cfg) == 1 or _single_image(sources))
     if in_process:
         set_default_threads(None)
-    here = recognizer.build() if in_process else None  # the model is loaded once, here, not again for the tag
-    tag = _model_tag(recognizer, here)
+    here = recognizer.build() if in_process else None  # the model is loaded once, here, not again for its version
+    model = _model_version(recognizer, here)
     folder = ResultsFolder(out) if out is not None else None
     with folder.locked() if folder is not None else nullcontext():
-        return _run_locked(sources, recognizer, here, tag, folder, cfg, stream, progress)
+        return _run_locked(sources, recognizer, here, model, folder, cfg, stream, progress)
 
 
-def _run_locked(sources: list[str], recognizer: RecognizerConfig, here: Recognizer | None, tag: ModelTag,
+def _run_locked(sources: list[str], recognizer: RecognizerConfig, here: Recognizer | None, model: ModelVersion,
                 folder: ResultsFolder | None, cfg: BatchConfig, stream: TextIO | None,
                 progress: bool) -> BatchSummary:
     summary = BatchSummary(table=folder.table if folder is not None else None)
@@ -121,11 +121,11 @@ def _run_locked(sources: list[str], recognizer: RecognizerConfig, here: Recogniz
         done = DoneInputs()
         annotate_dir = None
     else:
-        folder.check_table(cfg.format, tag)
-        upgrade_parts(folder.table, cfg.format, tag.classes)  # parts of an older ferkit: today's columns first
+        folder.check_table(cfg.format, model)
+        upgrade_parts(folder.table, cfg.format, model.classes)  # parts of an older ferkit: today's columns first
         old_parts = parts(folder.table, cfg.format)
         done = DoneInputs.scan(folder.table, cfg.format)
-        sink = _PartSink(PartWriter(folder.table, cfg.format, tag.classes), cfg.part_rows)
+        sink = _PartSink(PartWriter(folder.table, cfg.format, model.classes), cfg.part_rows)
         annotate_dir = folder.annotated if cfg.annotate else None
         if annotate_dir is not None:
             annotate_dir.mkdir(parents=True, exist_ok=True)
@@ -134,11 +134,11 @@ def _run_locked(sources: list[str], recognizer: RecognizerConfig, here: Recogniz
     failed_before, retried = set(done.failed.tolist()), []
     try:
         if here is not None:
-            rows_of = _in_process(todo, Analyzer(here, tag, annotate_dir, table), cfg)
+            rows_of = _in_process(todo, RecordMaker(here, model, annotate_dir, table), cfg)
         elif cfg.engine == "ray":
-            rows_of = _ray_engine(todo, recognizer, tag, annotate_dir, table, cfg)
+            rows_of = _ray_engine(todo, recognizer, model, annotate_dir, table, cfg)
         else:
-            rows_of = _local_engine(todo, recognizer, tag, annotate_dir, table, cfg)
+            rows_of = _local_engine(todo, recognizer, model, annotate_dir, table, cfg)
         for items, rows in rows_of:
             sink.add(rows)
             _count(summary, items, rows)
@@ -160,12 +160,12 @@ def _single_image(sources: list[str]) -> bool:
     return path.is_file() and path.suffix.lower() not in MANIFEST_SUFFIXES and kind_of(sources[0]) == "image"
 
 
-def _model_tag(recognizer: RecognizerConfig, built: Recognizer | None) -> ModelTag:
+def _model_version(recognizer: RecognizerConfig, built: Recognizer | None) -> ModelVersion:
     """Read once here, from the classifier alone (the workers build their own Recognizers)."""
     from ferkit.inference.classify import load_classifier
 
     classifier = built.classifier if built is not None else load_classifier(recognizer.model)
-    return model_tag(recognizer.model, classifier.info().get("source"), classifier.classes)
+    return ModelVersion.of_file(recognizer.model, classifier.info().get("source"), classifier.classes)
 
 
 def _pending(items: Iterator[Input], done: DoneInputs, summary: BatchSummary, bar: Any) -> Iterator[Input]:
@@ -215,18 +215,19 @@ def _workers(cfg: BatchConfig) -> int:
     return cfg.workers or os.cpu_count() or 1
 
 
-def _in_process(items: Iterator[Input], analyzer: Analyzer, cfg: BatchConfig) -> Iterator[tuple[list[Input], list]]:
+def _in_process(items: Iterator[Input], make_records: RecordMaker,
+                cfg: BatchConfig) -> Iterator[tuple[list[Input], list]]:
     for task in _tasks(items, cfg.chunk):
-        yield task, analyzer(task)
+        yield task, make_records(task)
 
 
-def _local_engine(items: Iterator[Input], recognizer: RecognizerConfig, tag: ModelTag, annotate_dir: Path | None,
+def _local_engine(items: Iterator[Input], recognizer: RecognizerConfig, model: ModelVersion, annotate_dir: Path | None,
                   table: bool, cfg: BatchConfig) -> Iterator[tuple[list[Input], list[dict[str, Any]]]]:
     workers = _workers(cfg)
     threads = max(1, (os.cpu_count() or 1) // workers)
     # spawn, not fork: the parent may hold ONNX Runtime and OpenCV thread pools, which do not survive a fork.
     pool = ProcessPoolExecutor(workers, get_context("spawn"), worker.start,
-                               (os.getpid(), recognizer, tag, annotate_dir, table, threads))
+                               (os.getpid(), recognizer, model, annotate_dir, table, threads))
     in_flight: dict[Future, list[Input]] = {}
     try:
         for task in _tasks(items, cfg.chunk):
@@ -244,11 +245,11 @@ def _finished(in_flight: dict[Future, list[Input]], done: set[Future]) -> Iterat
         yield in_flight.pop(future), future.result()
 
 
-def _ray_engine(items: Iterator[Input], recognizer: RecognizerConfig, tag: ModelTag, annotate_dir: Path | None,
+def _ray_engine(items: Iterator[Input], recognizer: RecognizerConfig, model: ModelVersion, annotate_dir: Path | None,
                 table: bool, cfg: BatchConfig) -> Iterator[tuple[list[Input], list[dict[str, Any]]]]:
-    from ferkit.batch.ray_engine import ray_tasks
+    from ferkit.jobs.ray_engine import ray_tasks
 
-    yield from ray_tasks(_tasks(items, cfg.chunk), recognizer, tag, annotate_dir, table, cfg, _workers(cfg))
+    yield from ray_tasks(_tasks(items, cfg.chunk), recognizer, model, annotate_dir, table, cfg, _workers(cfg))
 
 
 # --- sinks ----------------------------------------------------------------------------------------------------

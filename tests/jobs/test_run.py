@@ -17,11 +17,10 @@ import pyarrow.dataset as ds
 import pytest
 
 from ferkit.apps.cli import main
-from ferkit.batch import BatchConfig, run
-from ferkit.batch.analyze import model_tag
-from ferkit.batch.table import columns
 from ferkit.constants import EMOTIONS
 from ferkit.errors import ConfigError
+from ferkit.jobs import BatchConfig, run
+from ferkit.jobs.table import ModelVersion, columns
 
 from .conftest import BAD_FILES, old_rows, write_old_part
 
@@ -164,14 +163,14 @@ def test_a_results_folder_of_an_older_ferkit_resumes_in_todays_columns(photo_fol
                                                                        tmp_path: Path):
     photos = _photos(photo_folder, tmp_path)
     rec = recognizer.build()
-    tag = model_tag(recognizer.model, recognizer.model, rec.classes)
+    model = ModelVersion.of_file(recognizer.model, recognizer.model, rec.classes)
     earlier = [rec.analyze(str(path)) for path in sorted(photos.iterdir())[:2]]
     write_old_part(tmp_path / "out" / "predictions", "parquet",
-                   [row for result in earlier for row in old_rows(str(result.source), result, tag)], tag.classes)
+                   [row for result in earlier for row in old_rows(str(result.source), result, model)], model.classes)
     summary = run([str(photos)], recognizer, tmp_path / "out", BatchConfig(workers=1), progress=False)
     run([str(photos)], recognizer, tmp_path / "clean", BatchConfig(workers=1), progress=False)
     assert (summary.analysed, summary.skipped) == (1, 2)  # the old table's inputs are done
-    assert ds.dataset(tmp_path / "out" / "predictions", format="parquet").schema.names == columns(tag.classes)
+    assert ds.dataset(tmp_path / "out" / "predictions", format="parquet").schema.names == columns(model.classes)
     table, clean = _table(tmp_path / "out"), _table(tmp_path / "clean")
     assert table[["source", "status", "box_x", "label"]].equals(clean[["source", "status", "box_x", "label"]])
     np.testing.assert_allclose(table[[*PROBS, "confidence"]].to_numpy(float),
@@ -180,7 +179,7 @@ def test_a_results_folder_of_an_older_ferkit_resumes_in_todays_columns(photo_fol
 
 def test_a_single_photo_is_analysed_without_a_worker_pool(photo_folder: Path, recognizer, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(sys.modules["ferkit.batch.run"], "ProcessPoolExecutor", None)  # any pool would fail
+    monkeypatch.setattr(sys.modules["ferkit.jobs.run"], "ProcessPoolExecutor", None)  # any pool would fail
     photo = str(_photos(photo_folder, tmp_path, 1) / "photo001.jpg")
     assert run([photo], recognizer, tmp_path / "out", BatchConfig(workers=4), progress=False).analysed == 1
 
@@ -235,3 +234,4 @@ def test_workers_die_with_a_killed_run_and_sigterm_writes_the_finished_rows(phot
     assert workers and not any(_alive(pid) for pid in workers)
     if sig == signal.SIGTERM:  # one part of at most 100,000 rows, written on the way out
         assert 0 < _table(out).source.nunique() < 100
+
