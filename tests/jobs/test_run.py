@@ -3,6 +3,7 @@ several and Ray, resume after SIGKILL without a lost or repeated row, videos wit
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import subprocess
@@ -19,7 +20,7 @@ import pytest
 from ferkit.apps.cli import main
 from ferkit.constants import EMOTIONS
 from ferkit.errors import ConfigError
-from ferkit.jobs import BatchConfig, run
+from ferkit.jobs import BatchConfig, BatchSummary, run
 from ferkit.jobs.table import ModelVersion, columns
 
 from .conftest import BAD_FILES, old_rows, write_old_part
@@ -235,3 +236,9 @@ def test_workers_die_with_a_killed_run_and_sigterm_writes_the_finished_rows(phot
     if sig == signal.SIGTERM:  # one part of at most 100,000 rows, written on the way out
         assert 0 < _table(out).source.nunique() < 100
 
+
+def test_the_old_package_name_imports_the_same_api_with_a_warning(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delitem(sys.modules, "ferkit.batch", raising=False)  # a fresh import, so that it warns
+    with pytest.warns(DeprecationWarning, match=r"ferkit\.jobs"):
+        old = importlib.import_module("ferkit.batch")
+    assert (old.BatchConfig, old.BatchSummary, old.run) == (BatchConfig, BatchSummary, run)
