@@ -7,6 +7,9 @@ in the target's suffix, for writers such as `np.savez` that add theirs), which t
 rename. A crash leaves the old file or the whole new one, never a mix, and never a stray temporary file after
 an exception. A kill (SIGKILL: no cleanup runs) can leave one; `remove_stale_temporaries` removes those of
 writers no longer running, for the folders a command writes again (a resumed run's).
+
+`FolderEntry` names a file inside a folder whose layout a class owns (`train.rundir.RunDir`,
+`jobs.folder.ResultsFolder`, the evaluation report and the comparison's output folders).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import overload
 
 _TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)-[0-9a-f]{6}\.tmp")  # the names atomic_path gives
 
@@ -65,3 +69,26 @@ def _running(pid: int) -> bool:
     except PermissionError:  # another user's process
         return True
     return True
+
+
+class FolderEntry:
+    """A file or folder at a fixed name inside an object's folder, declared as a class attribute:
+    `config = FolderEntry("config.json")` makes `run.config` the path `run.path / "config.json"` (`folder` names
+    the attribute that holds the folder: `path` unless told). The classes that own a folder's layout (a run
+    folder, a results folder, an evaluation's or a comparison's output folder) state it with these, one line a
+    file, so that the layout reads as a list and is written once."""
+
+    def __init__(self, name: str | Path, folder: str = "path") -> None:
+        self.name = name
+        self.folder = folder
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> FolderEntry: ...
+
+    @overload
+    def __get__(self, obj: object, owner: type | None = None) -> Path: ...
+
+    def __get__(self, obj: object | None, owner: type | None = None) -> FolderEntry | Path:
+        if obj is None:  # looked up on the class (help(), introspection): the declaration itself
+            return self
+        return Path(getattr(obj, self.folder)) / self.name

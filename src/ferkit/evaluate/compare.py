@@ -25,6 +25,7 @@ from ferkit.config_fields import option, required
 from ferkit.data import split_key
 from ferkit.errors import ConfigError, DataError
 from ferkit.evaluate import figures
+from ferkit.files import FolderEntry
 from ferkit.models.checkpoint import load_model
 from ferkit.models.flops import count_parameters
 from ferkit.train.outdir import free_dir
@@ -80,17 +81,9 @@ class CompareResult:
     runs: tuple[RunSummary, ...]
     mixed_splits: bool  # True when the runs were not all measured on the same data, split and TTA
 
-    @property
-    def markdown_path(self) -> Path:
-        return self.out_dir / MARKDOWN_FILE
-
-    @property
-    def html_path(self) -> Path:
-        return self.out_dir / COMPARE_HTML
-
-    @property
-    def png_path(self) -> Path:
-        return self.out_dir / PNG_FILE
+    markdown_path = FolderEntry(MARKDOWN_FILE, folder="out_dir")
+    html_path = FolderEntry(COMPARE_HTML, folder="out_dir")
+    png_path = FolderEntry(PNG_FILE, folder="out_dir")
 
 
 def compare_runs(cfg: CompareConfig) -> CompareResult:

@@ -22,7 +22,7 @@ from ferkit.evaluate import figures
 from ferkit.evaluate.figures import FaceExample
 from ferkit.evaluate.metrics import Metrics
 from ferkit.evaluate.votes import VoteMetrics
-from ferkit.files import atomic_write
+from ferkit.files import FolderEntry, atomic_write
 from ferkit.train.rundir import EVALUATION_FILE, REPORT_FILE
 
 log = logging.getLogger(__name__)
@@ -49,17 +49,12 @@ class EvalReport:
     votes: VoteMetrics | None = None  # agreement with FER+'s annotators, on FER+ data
     created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
+    html_path = FolderEntry(REPORT_FILE, folder="out_dir")
+    metrics_path = FolderEntry(EVALUATION_FILE, folder="out_dir")
+
     @property
     def title(self) -> str:
         return f"{self.model_name} on {self.data.name} [{self.split}]"
-
-    @property
-    def html_path(self) -> Path:
-        return self.out_dir / REPORT_FILE
-
-    @property
-    def metrics_path(self) -> Path:
-        return self.out_dir / EVALUATION_FILE
 
     def to_dict(self) -> dict[str, Any]:
         """The content of evaluation.json: provenance first, then `Metrics.to_dict()`, then on FER+ data `votes`

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ferkit.errors import ConfigError
+from ferkit.files import FolderEntry
 from ferkit.jobs.table import SUFFIX, Format, ModelVersion, table_model
 
 TABLE_DIR = "predictions"  # the table (part files that pyarrow.dataset reads as one table)
@@ -32,13 +33,8 @@ LOCK_FILE = ".lock"
 class ResultsFolder:
     path: Path
 
-    @property
-    def table(self) -> Path:
-        return self.path / TABLE_DIR
-
-    @property
-    def annotated(self) -> Path:
-        return self.path / ANNOTATED_DIR
+    table = FolderEntry(TABLE_DIR)
+    annotated = FolderEntry(ANNOTATED_DIR)
 
     @contextmanager
     def locked(self) -> Iterator[None]:

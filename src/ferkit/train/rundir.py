@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ferkit.errors import DataError
-from ferkit.files import atomic_write
+from ferkit.files import FolderEntry, atomic_write
 from ferkit.models.checkpoint import MODEL_FILE
 
 EVALUATION_FILE = "evaluation.json"  # an evaluation folder's figures (`ferkit evaluate`)
@@ -40,33 +40,16 @@ CONFIG_FILE = "config.json"  # the first file a run writes
 
 @dataclass(frozen=True)
 class RunDir:
-    """One run folder; the properties name its files, the methods read and write them."""
+    """One run folder; its attributes name its files (`FolderEntry`), the methods read and write them."""
 
     path: Path
 
-    @property
-    def config(self) -> Path:
-        return self.path / CONFIG_FILE
-
-    @property
-    def history(self) -> Path:
-        return self.path / "history.csv"
-
-    @property
-    def train_metrics(self) -> Path:
-        return self.path / "train_metrics.json"
-
-    @property
-    def model(self) -> Path:
-        return self.path / MODEL_FILE
-
-    @property
-    def checkpoints(self) -> Path:
-        return self.path / "checkpoints"
-
-    @property
-    def last_checkpoint(self) -> Path:
-        return self.path / LAST_CHECKPOINT
+    config = FolderEntry(CONFIG_FILE)
+    history = FolderEntry("history.csv")
+    train_metrics = FolderEntry("train_metrics.json")
+    model = FolderEntry(MODEL_FILE)
+    checkpoints = FolderEntry("checkpoints")
+    last_checkpoint = FolderEntry(LAST_CHECKPOINT)
 
     @classmethod
     def of(cls, path: str | Path) -> RunDir | None:
