@@ -85,7 +85,7 @@ def write_model_metrics(name: str, scored: dict, ferplus: dict | None) -> None:
     measured_by = "python benchmarks/eval_bundled.py (ONNX Runtime, this file)"
     metrics = {"split": scored["split"], "faces": scored["faces"],
                **{k: scored[k] for k in ("accuracy", "balanced_accuracy", "macro_f1", "ece", "recall")},
-               "measured_by": measured_by, "date": scored.get("date")}
+               "measured_by": measured_by, **({"date": scored["date"]} if "date" in scored else {})}
     meta = {**read_metadata(path), "metrics": metrics}
     if ferplus is not None:
         meta["metrics_ferplus"] = {**ferplus, "measured_by": measured_by}

@@ -77,12 +77,7 @@ def test_each_shipped_model_has_complete_metadata_beside_its_onnx_file(name: str
     assert 0.5 < metrics["accuracy"] < 1 and set(metrics["recall"]) == set(EMOTIONS)
 
 
-NOT_YET_ON_FERPLUS = pytest.mark.xfail(strict=True, reason="the ensemble's FER+ figures are not measured yet (~7 "
-                                       "faces/s on an AVX2-only CPU): python benchmarks/eval_bundled.py --models "
-                                       "large --label-sets ferplus --write-metadata")
-
-
-@pytest.mark.parametrize("name", [n if n != "large" else pytest.param(n, marks=NOT_YET_ON_FERPLUS) for n in SHIPPED])
+@pytest.mark.parametrize("name", SHIPPED)
 def test_each_shipped_model_is_scored_on_both_label_sets(name: str):
     ferplus = bundled_metadata(name)["metrics_ferplus"]  # FER2013's labels are `metrics` (issue #21)
     assert ferplus["split"] == "FER+ FER2013Valid" and 0.5 < ferplus["majority_accuracy"] < 1
