@@ -16,6 +16,7 @@ from ferkit.inference.classify import OnnxClassifier
 from ferkit.train.augment import AugmentConfig
 from ferkit.train.config import TrainConfig
 from ferkit.train.distill import augmented_views, distillation_data, distillation_loss, teacher_log_probs
+from ferkit.train.loss import LossConfig
 
 
 def test_distillation_loss_is_temperature_scaled_kl() -> None:
@@ -112,9 +113,9 @@ def test_distillation_options_are_checked() -> None:
     with pytest.raises(ConfigError, match="mixup or cutmix"):
         TrainConfig(teacher="large", augment=AugmentConfig(mixup=0.2))
     with pytest.raises(ConfigError, match="distill_weight"):
-        TrainConfig(distill_weight=1.5)
+        TrainConfig(loss=LossConfig(distill_weight=1.5))
     with pytest.raises(ConfigError, match="distill_temperature"):
-        TrainConfig(distill_temperature=0)
+        TrainConfig(loss=LossConfig(distill_temperature=0))
     with pytest.raises(ConfigError, match="distill_views"):
         TrainConfig(teacher="large", distill_views=0)
     with pytest.raises(ConfigError, match="needs a --teacher"):

@@ -15,7 +15,8 @@ from ferkit.models import create_model
 from ferkit.models.checkpoint import load_model
 from ferkit.train.augment import MixedTargets
 from ferkit.train.config import TrainConfig
-from ferkit.train.module import MULTI_TARGET_EPSILON, FerModule, LossConfig
+from ferkit.train.loss import LossConfig
+from ferkit.train.module import MULTI_TARGET_EPSILON, FerModule
 from ferkit.train.optim import OptimConfig
 from ferkit.train.run import train
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from ferkit.train.config import TrainConfig
-from ferkit.train.optim import cosine_with_warmup, create_optimizer
+from ferkit.train.optim import OptimConfig, cosine_with_warmup, create_optimizer
 
 
 def test_cosine_with_warmup_shape() -> None:
@@ -21,8 +21,8 @@ def test_cosine_with_warmup_shape() -> None:
 @pytest.mark.parametrize("name", ["adam", "adamw", "sgd"])
 def test_weight_decay_skips_biases_and_norms(name: str) -> None:
     model = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.BatchNorm2d(4))
-    cfg = TrainConfig(optimizer=name, weight_decay=0.01)
-    opt = create_optimizer(cfg.optim(), model.parameters())
+    cfg = TrainConfig(optim=OptimConfig(optimizer=name, weight_decay=0.01))
+    opt = create_optimizer(cfg.optim, model.parameters())
     decayed, plain = opt.param_groups
     assert decayed["weight_decay"] == 0.01 and [p.ndim for p in decayed["params"]] == [4]
     assert plain["weight_decay"] == 0.0 and all(p.ndim == 1 for p in plain["params"])

@@ -1,5 +1,5 @@
-"""Resuming a run (`train.resume`): a run folder saved by an earlier version still resumes with its own values,
-and the resume checks run once, before the data is read."""
+"""Resuming a run (`train.resume`): a run folder saved by an earlier version (flat optimiser and loss keys) still
+resumes with its own values, now nested, and the resume checks run once, before the data is read."""
 
 from __future__ import annotations
 
@@ -32,7 +32,10 @@ def test_an_old_runs_config_resumes_with_its_own_values(old_run: Path, capsys: p
     assert main(["train", "--resume", "--run-dir", str(old_run), "--print-config"]) == 0
     saved = json.loads((old_run / "config.json").read_text())
     assert json.loads(capsys.readouterr().out) == {**saved, "resume": True}  # every key, every value
-    check_run_dir(resume_config(old_run, {}))  # its own options: nothing to refuse
+    cfg = resume_config(old_run, {})
+    assert (cfg.optim.optimizer, cfg.optim.lr, cfg.optim.scheduler, cfg.optim.epochs) == ("sgd", 0.01, "onecycle", 1)
+    assert (cfg.loss.label_smoothing, cfg.loss.class_weighting, cfg.loss.distill_weight) == (0.0, "none", 0.5)
+    check_run_dir(cfg)  # its own options: nothing to refuse
 
 
 def test_the_resume_checks_run_once_before_the_data_is_read(old_run: Path, monkeypatch: pytest.MonkeyPatch,

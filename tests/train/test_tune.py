@@ -16,6 +16,7 @@ from ferkit.apps.cli import main
 from ferkit.errors import ConfigError
 from ferkit.train.augment import AugmentConfig
 from ferkit.train.config import TrainConfig
+from ferkit.train.optim import OptimConfig
 from ferkit.train.run import train
 from ferkit.train.tune import TuneConfig, load_best_config, prune_warmup_epochs, trial_train_config, tune
 
@@ -51,8 +52,8 @@ def test_search_writes_study_and_best_trial_retrains(synthetic_npz: Path, tmp_pa
 
     cfg = load_best_config(study_dir)
     assert cfg == result.best_config
-    assert (cfg.lr, cfg.batch_size, cfg.weight_decay) == (best["params"]["lr"], best["params"]["batch_size"],
-                                                          best["params"]["weight_decay"])
+    assert (cfg.optim.lr, cfg.batch_size, cfg.optim.weight_decay) == (
+        best["params"]["lr"], best["params"]["batch_size"], best["params"]["weight_decay"])
     again = train(dataclasses.replace(cfg, run_dir=tmp_path / "retrain", epochs=1))
     assert again.metrics["epochs_run"] == 1
 
@@ -100,7 +101,7 @@ def test_aug_strength_scales_every_magnitude_and_caps_erasing() -> None:
     assert (aug.rotate, aug.scale, aug.shift) == pytest.approx((15.0, 0.15, 0.15))
     assert (aug.brightness, aug.contrast, aug.erase) == pytest.approx((0.3, 0.3, 1.0))
     assert (aug.flip, aug.mixup) == (0.5, 0.2)
-    assert (cfg.lr, cfg.batch_size, cfg.weight_decay, cfg.run_dir) == (0.01, 32, 1e-4, Path("trial"))
+    assert (cfg.optim.lr, cfg.batch_size, cfg.optim.weight_decay, cfg.run_dir) == (0.01, 32, 1e-4, Path("trial"))
 
 
 @pytest.mark.parametrize("bad", [{"lr_range": (0.0, 0.1)}, {"weight_decay_range": (1e-3,)},
@@ -111,7 +112,7 @@ def test_bad_search_space_is_a_config_error(bad: dict) -> None:
 
 
 def test_pruning_waits_one_epoch_past_the_recipes_lr_warmup() -> None:
-    base = TrainConfig(warmup_epochs=3)
+    base = TrainConfig(optim=OptimConfig(warmup_epochs=3))
     assert prune_warmup_epochs(TuneConfig(), base) == 4
-    assert prune_warmup_epochs(TuneConfig(), TrainConfig(warmup_epochs=0)) == 2
+    assert prune_warmup_epochs(TuneConfig(), TrainConfig(optim=OptimConfig(warmup_epochs=0))) == 2
     assert prune_warmup_epochs(TuneConfig(prune_warmup_epochs=1), base) == 1

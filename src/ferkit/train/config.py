@@ -1,8 +1,10 @@
 """`TrainConfig`: every knob of `ferkit train`, typed, with defaults.
 
-It nests the data set's `DataConfig` and the `AugmentConfig`, each the one owner of its defaults. The command line,
-recipes and a run's config.json name them flat, as they always have (`--data`, `--input-size`, `--aug-rotate`;
-`ferkit.config_fields.flat_fields`), so a run folder reads like the command that made it and old runs still load.
+It nests the data set's `DataConfig`, the `AugmentConfig`, the optimiser's `OptimConfig` and the loss's
+`LossConfig`, each the one owner of its defaults. The command line, recipes, `ferkit tune` and a run's config.json
+name their fields flat, as they always have (`--data`, `--input-size`, `--aug-rotate`, `--lr`, `--label-smoothing`;
+`ferkit.config_fields.flat_fields`), so a run folder reads like the command that made it and runs saved before a
+config was nested still load and resume.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from ferkit.data.config import DataConfig
 from ferkit.errors import ConfigError
 from ferkit.models.bundled import bundled_names, single_network_names
 from ferkit.train.augment import AugmentConfig
-from ferkit.train.optim import OptimConfig, OptimizerName, SchedulerName
+from ferkit.train.loss import LossConfig
+from ferkit.train.optim import OptimConfig
 
 # Options a resumed run may change: where and how it runs, not what it trains or on which data.
 RESUME_FREE = frozenset({"accelerator", "devices", "num_nodes", "strategy", "progress", "cache_dir", "run_dir",
@@ -48,24 +51,16 @@ class TrainConfig:
     # optimisation
     epochs: int = option(30, "maximum number of epochs", "[1, inf)")
     batch_size: int = option(64, "faces per batch (per device)", "[1, inf)")
-    optimizer: OptimizerName = option("adam", "optimizer")
-    lr: float = option(1e-3, "peak learning rate", "(0, inf)")
-    weight_decay: float = option(1e-4, "weight decay", "[0, inf)")
-    momentum: float = option(0.9, "SGD momentum (Nesterov)", "[0, 1)")
-    scheduler: SchedulerName = option("plateau", "learning-rate schedule")
-    warmup_epochs: int = option(0, "linear warm-up epochs before a cosine schedule", "[0, inf)")
-    label_smoothing: float = option(0.0, "cross-entropy label smoothing", "[0, 1)")
-    class_weighting: Literal["none", "balanced", "sqrt"] = option("none", "class weights in the loss against imbalance")
+    optim: OptimConfig = nested(OptimConfig(), "the optimiser and learning-rate schedule",
+                                exclude=("epochs",))  # the schedule's length is the run's --epochs
+    loss: LossConfig = nested(LossConfig(), "the training loss",
+                              exclude=("class_weights", "multi_target"))  # the training faces decide (`train.run`)
     weighted_sampler: bool = option(False, "draw batches with inverse-frequency sampling against imbalance")
     early_stop_patience: int = option(10, "stop after this many epochs without a better val accuracy (0 = never)",
                                      "[0, inf)")
     # knowledge distillation
     teacher: str | None = option(None, f"distil from this model: a bundled name ({', '.join(bundled_names())}), an "
                                        ".onnx or ferkit model file")
-    distill_weight: float = option(0.5, "with --teacher: share of the loss that follows the teacher (the rest: labels)",
-                                   "[0, 1]")
-    distill_temperature: float = option(4.0, "with --teacher: softmax temperature of teacher and student",
-                                        "(0, inf)")
     distill_views: int = option(1, "with --teacher: views of each face the teacher labels (cached): the face, then "
                                    "copies rotated, zoomed, shifted and relit once by the aug options; each step "
                                    "trains on one, flipped and erased online", "[1, inf)")
@@ -87,6 +82,8 @@ class TrainConfig:
         check_bounds(self)
         if self.data.seed != self.seed:
             object.__setattr__(self, "data", dataclasses.replace(self.data, seed=self.seed))
+        if self.optim.epochs != self.epochs:
+            object.__setattr__(self, "optim", dataclasses.replace(self.optim, epochs=self.epochs))
         if not re.fullmatch(r"auto|-1|[1-9]\d*|\d+,|\d+(,\d+)+,?", self.devices):  # Lightning's device forms
             raise ConfigError(f"devices (--devices) must be 'auto', a positive count, -1 (all) or indices such as "
                               f"0,1 or 1, (device 1), got {self.devices!r}")
@@ -97,11 +94,6 @@ class TrainConfig:
         if self.teacher and (self.augment.mixup or self.augment.cutmix):
             raise ConfigError("--teacher cannot be combined with mixup or cutmix: the teacher's soft labels "
                               "describe the unmixed faces")
-
-    def optim(self) -> OptimConfig:
-        return OptimConfig(optimizer=self.optimizer, lr=self.lr, weight_decay=self.weight_decay,
-                           momentum=self.momentum, scheduler=self.scheduler, warmup_epochs=self.warmup_epochs,
-                           epochs=self.epochs)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:

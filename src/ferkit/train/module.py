@@ -3,13 +3,13 @@
 It trains on the batches `FaceDataModule` delivers, already augmented (and mixed): augmentation has one owner,
 the data module. A batch's targets are labels or, from FER+ votes, distributions over the classes; cross-entropy
 takes either (with label smoothing and class weights alike), and `multi_target` swaps in the FERPlus reference's
-multi-target loss.
+multi-target loss. The loss's settings are `loss.LossConfig`, the optimiser's `optim.OptimConfig`.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 import lightning as L
 import numpy as np
@@ -20,21 +20,8 @@ from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 
 from ferkit.train.augment import MixedTargets
 from ferkit.train.distill import distillation_loss
+from ferkit.train.loss import LossConfig
 from ferkit.train.optim import OptimConfig, create_optimizer, create_scheduler
-
-
-@dataclass(frozen=True)
-class LossConfig:
-    """The training loss: cross-entropy with label smoothing and per-class weights (None: all 1), mixed with the
-    distillation loss at `distill_weight` when batches carry a teacher's log-probabilities. `multi_target`: a
-    distribution target (FER+ votes) counts only its likeliest class under the model (Barsoum et al. 2016)."""
-
-    label_smoothing: float
-    class_weights: tuple[float, ...] | None
-    distill_weight: float
-    distill_temperature: float
-    multi_target: bool = False
-
 
 # The FERPlus reference adds this to every target of the multi-target loss, so that log() stays finite.
 MULTI_TARGET_EPSILON = 0.001

@@ -1,5 +1,6 @@
-"""`OptimConfig`, the optimiser and learning-rate schedule of a run, and the factories that build them from it:
-pure functions of those settings and the parameters."""
+"""`OptimConfig`, the optimiser and learning-rate schedule of a run (nested in `TrainConfig`, shown flat: `--lr`,
+`--optimizer`, ...), and the factories that build them from it: pure functions of those settings and the
+parameters."""
 
 from __future__ import annotations
 
@@ -11,21 +12,27 @@ from typing import Literal
 import torch
 from torch.optim.lr_scheduler import LambdaLR, OneCycleLR, ReduceLROnPlateau
 
+from ferkit.config_fields import check_bounds, option
+
 OptimizerName = Literal["adam", "adamw", "sgd"]
 SchedulerName = Literal["none", "plateau", "cosine", "onecycle"]
 
 
 @dataclass(frozen=True)
 class OptimConfig:
-    """What `create_optimizer` and `create_scheduler` need; `TrainConfig.optim()` fills it."""
+    """What `create_optimizer` and `create_scheduler` need, the one owner of their defaults."""
 
-    optimizer: OptimizerName
-    lr: float  # peak learning rate
-    weight_decay: float
-    momentum: float  # SGD only (Nesterov)
-    scheduler: SchedulerName
-    warmup_epochs: int  # cosine only
-    epochs: int  # the length of the cosine and one-cycle schedules
+    optimizer: OptimizerName = option("adam", "optimizer")
+    lr: float = option(1e-3, "peak learning rate", "(0, inf)")
+    weight_decay: float = option(1e-4, "weight decay", "[0, inf)")
+    momentum: float = option(0.9, "SGD momentum (Nesterov)", "[0, 1)")
+    scheduler: SchedulerName = option("plateau", "learning-rate schedule")
+    warmup_epochs: int = option(0, "linear warm-up epochs before a cosine schedule", "[0, inf)")
+    # Not an option of its own: `TrainConfig` sets it to the run's --epochs.
+    epochs: int = option(30, "the length of the cosine and one-cycle schedules", "[1, inf)")
+
+    def __post_init__(self) -> None:
+        check_bounds(self)
 
 
 def create_optimizer(cfg: OptimConfig, params: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:

@@ -1,6 +1,7 @@
-"""Named training recipes: tested TrainConfig overrides. `ferkit train --recipe base` trains the VGG members of
-the shipped ensemble `large`, `--recipe base_distill` distils that ensemble into one of them (the single-network
-`base`); command-line options still override any value."""
+"""Named training recipes: tested TrainConfig overrides, keyed by flat option name as on the command line (`lr`,
+`aug_rotate`; `ferkit.config_fields.from_flat` puts each in its nested config). `ferkit train --recipe base` trains
+the VGG members of the shipped ensemble `large`, `--recipe base_distill` distils that ensemble into one of them (the
+single-network `base`); command-line options still override any value."""
 
 from __future__ import annotations
 

@@ -35,7 +35,8 @@ from ferkit.train.config import TrainConfig
 from ferkit.train.console import progress_bar, quiet_lightning
 from ferkit.train.datamodule import FaceDataModule, inverse_frequency_weights
 from ferkit.train.distill import distillation_data
-from ferkit.train.module import FerModule, LossConfig
+from ferkit.train.loss import LossConfig
+from ferkit.train.module import FerModule
 from ferkit.train.precision import resolve_precision
 from ferkit.train.resume import check_run_dir, create_run_dir, open_run
 from ferkit.train.rundir import RunDir
@@ -96,14 +97,15 @@ def _feed(cfg: TrainConfig, train_set: FaceArrays, val: FaceArrays) -> FaceDataM
                           distill.log_probs, distill.images, cfg.data.label_mode)
 
 
-def _loss_config(cfg: TrainConfig, train_set: FaceArrays) -> LossConfig:
+def _loss(cfg: TrainConfig, train_set: FaceArrays) -> LossConfig:
+    """`cfg`'s loss as the training faces make it: class weights from their class counts, and the multi-target
+    loss when they carry FER+ votes and `cfg` asks for it."""
     class_weights = None
-    if cfg.class_weighting != "none":
-        power = 1.0 if cfg.class_weighting == "balanced" else 0.5
+    if cfg.loss.class_weighting != "none":
+        power = 1.0 if cfg.loss.class_weighting == "balanced" else 0.5
         class_weights = tuple(inverse_frequency_weights(train_set.labels, len(train_set.classes), power).tolist())
-    return LossConfig(label_smoothing=cfg.label_smoothing, class_weights=class_weights,
-                      distill_weight=cfg.distill_weight, distill_temperature=cfg.distill_temperature,
-                      multi_target=cfg.data.label_mode == "multi_target" and train_set.votes is not None)
+    return replace(cfg.loss, class_weights=class_weights,
+                   multi_target=cfg.data.label_mode == "multi_target" and train_set.votes is not None)
 
 
 def _model_meta(cfg: TrainConfig, model: nn.Module, classes: tuple[str, ...], data_description: str) -> ModelMeta:
@@ -199,7 +201,7 @@ def train(cfg: TrainConfig, callbacks: Sequence[L.Callback] = ()) -> TrainResult
     # The teacher comes after the student: loading a ferkit model file draws from the seeded generator, and
     # this order is part of what makes a run's numbers the same every time.
     data = _feed(cfg, train_set, splits.val)
-    module = FerModule(model, _loss_config(cfg, train_set), cfg.optim())
+    module = FerModule(model, _loss(cfg, train_set), cfg.optim)
     open_run(cfg, run, module)
     history = EpochHistory(run)
     meta = _model_meta(cfg, model, train_set.classes, splits.description)

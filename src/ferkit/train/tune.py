@@ -138,9 +138,9 @@ def base_train_config(cfg: TuneConfig) -> TrainConfig:
 def trial_train_config(base: TrainConfig, params: dict[str, Any], run_dir: Path) -> TrainConfig:
     """`base` with one trial's parameters; `aug_strength` scales every augmentation magnitude of the base
     (flip and mixup/cutmix stay as they are; erasing is a probability, so it is capped at 1)."""
-    return dataclasses.replace(
-        base, lr=params["lr"], batch_size=params["batch_size"], weight_decay=params["weight_decay"],
-        augment=base.augment.scaled(params["aug_strength"]), run_dir=run_dir)
+    optim = dataclasses.replace(base.optim, lr=params["lr"], weight_decay=params["weight_decay"])
+    return dataclasses.replace(base, optim=optim, batch_size=params["batch_size"],
+                               augment=base.augment.scaled(params["aug_strength"]), run_dir=run_dir)
 
 
 def prune_warmup_epochs(cfg: TuneConfig, base: TrainConfig) -> int:
@@ -148,7 +148,7 @@ def prune_warmup_epochs(cfg: TuneConfig, base: TrainConfig) -> int:
     more in how fast they warm up than in where they end (docs/TUNING.md, trials 6 and 10 of our search)."""
     if cfg.prune_warmup_epochs is not None:
         return cfg.prune_warmup_epochs
-    return max(2, base.warmup_epochs + 1)
+    return max(2, base.optim.warmup_epochs + 1)
 
 
 def _suggest(trial: optuna.Trial, cfg: TuneConfig) -> dict[str, Any]:
