@@ -63,10 +63,10 @@ def resolve_model(name: str | None, workdir: Path) -> tuple[Path, str]:
     from ferkit.models.checkpoint import save_model
     from ferkit.models.meta import ModelMeta
 
-    model = create_model("small")
+    model = create_model("mobilenet_small")
     model_file = save_model(workdir / "small.pt", model, ModelMeta("small", model.model_args, EMOTIONS))
     path = export_onnx(model_file, workdir / "small.onnx").onnx_path
-    return path, "untrained 'small' architecture (no bundled model yet; speed does not depend on weights)"
+    return path, "untrained 'mobilenet_small' architecture (no bundled model yet; speed does not depend on weights)"
 
 
 def bench_classifier(model: Path) -> dict:

@@ -43,7 +43,7 @@ train() {  # NAME OPTIONS...: one candidate, bounded in time, packed for the way
 train vgg_slim-adamw --model vgg_slim "${distill[@]}" "${adamw[@]}" &
 train vgg_slim-sgd --model vgg_slim "${distill[@]}" "${sgd[@]}" &
 train vgg_slim-t2 --model vgg_slim "${distill[@]}" "${adamw[@]}" --distill-temperature 2 --distill-weight 0.8 &
-train small-gpu --model small "${distill[@]}" "${adamw[@]}" &
+train small-gpu --model mobilenet_small "${distill[@]}" "${adamw[@]}" &
 # The VGG student started from the strongest channels of `large`'s first VGG instead of noise.
 train vgg_slim-pruned --model vgg_slim --init-from large:0 --prune "${distill[@]}" "${adamw[@]}" &
 wait

@@ -7,7 +7,7 @@ DATA=${1:-../shared/data/fer2013}
 OUT=${2:-runs/imbalance}
 shift $(( $# > 2 ? 2 : $# ))
 FERKIT=${FERKIT:-.venv/bin/ferkit}
-COMMON=(--data "$DATA" --model small --epochs 6 --batch-size 64 --optimizer adamw --lr 3e-3 --weight-decay 0.05
+COMMON=(--data "$DATA" --model mobilenet_small --epochs 6 --batch-size 64 --optimizer adamw --lr 3e-3 --weight-decay 0.05
         --scheduler cosine --early-stop-patience 0 --no-progress "$@")
 "$FERKIT" train "${COMMON[@]}" --run-dir "$OUT/plain"
 "$FERKIT" train "${COMMON[@]}" --class-weighting balanced --run-dir "$OUT/weighted-loss"

@@ -88,7 +88,7 @@ def test_exports_to_onnx_opset17_with_dynamic_batch(tmp_path: Path, dynamo: bool
     np.testing.assert_allclose(got, expected, atol=1e-4, rtol=0)
 
 
-@pytest.mark.parametrize("name", ["test_tiny", "small"])
+@pytest.mark.parametrize("name", ["test_tiny", "mobilenet_small"])
 def test_runs_channels_last_under_bf16_autocast(name: str) -> None:
     torch.manual_seed(0)
     model = create_model(name).eval()

@@ -42,18 +42,30 @@ def test_model_args_pin_the_variants_layout(monkeypatch: pytest.MonkeyPatch) -> 
     from ferkit.models import _registry
     from ferkit.models.mobilenet import MobileNet
 
-    model = create_model("small", num_classes=3)
+    model = create_model("mobilenet_small", num_classes=3)
     assert model.model_args["stages"] == ((16, 1, 1, 1), (32, 1, 2, 1), (48, 2, 2, 3), (128, 2, 2, 3))
     assert model.model_args["head_chs"] == 256 and model.model_args["drop_rate"] == 0.2
 
-    def small(num_classes: int = 7, in_chans: int = 1, input_size: int = 48, **kwargs) -> MobileNet:
-        """A later release of `small` with another layout."""
+    def mobilenet_small(num_classes: int = 7, in_chans: int = 1, input_size: int = 48, **kwargs) -> MobileNet:
+        """A later release of `mobilenet_small` with another layout."""
         args = dict(stem_chs=8, stages=((8, 1, 2, 1),), head_chs=0)
         return MobileNet(num_classes, in_chans, input_size, **{**args, **kwargs})
 
-    monkeypatch.setitem(_registry._MODELS, "small", small)
-    assert [p.shape for p in create_model("small", num_classes=3).parameters()] != \
+    monkeypatch.setitem(_registry._MODELS, "mobilenet_small", mobilenet_small)
+    assert [p.shape for p in create_model("mobilenet_small", num_classes=3).parameters()] != \
         [p.shape for p in model.parameters()]
-    rebuilt = create_model("small", **model.model_args)  # what loading a saved model file does
+    rebuilt = create_model("mobilenet_small", **model.model_args)  # what loading a saved model file does
     assert [p.shape for p in rebuilt.parameters()] == [p.shape for p in model.parameters()]
     assert rebuilt.model_args == model.model_args
+
+
+def test_no_architecture_is_named_like_a_shipped_model_and_old_names_still_build() -> None:
+    """`small` is the shipped weights; its architecture is `mobilenet_small`. Files and run configs written
+    before the rename name `small`: they still build the same network."""
+    from ferkit.models.bundled import bundled_names
+    from ferkit.train.config import TrainConfig
+
+    assert not set(list_models(include_test=True)) & set(bundled_names())
+    old, new = create_model("small"), create_model("mobilenet_small")
+    assert old.model_name == "mobilenet_small" and old.model_args == new.model_args and is_model("small")
+    assert TrainConfig(model="small").model == "mobilenet_small"

@@ -251,7 +251,7 @@ def test_the_shipped_small_fine_tunes_by_name_to_another_class_list(tmp_path: Pa
         argv += ["--extra-classes", ",".join(extra)]
     assert main(argv) == 0
     model, meta = load_model(tmp_path / "run")
-    assert meta.model_name == "small" and meta.classes == classes + extra
+    assert meta.model_name == "mobilenet_small" and meta.classes == classes + extra
     shipped = {t.name: numpy_helper.to_array(t)
                for t in onnx.load(str(bundled_model_path("small"))).graph.initializer}
     for i, name in enumerate(classes):  # the shared classes keep the shipped model's output rows

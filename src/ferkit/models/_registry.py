@@ -16,6 +16,7 @@ from torch import nn
 
 from ferkit.constants import EMOTIONS, FER_IN_CHANS, FER_INPUT_SIZE
 from ferkit.errors import ModelError
+from ferkit.models.bundled import architecture_name
 
 _MODELS: dict[str, Callable[..., nn.Module]] = {}
 _COMPOSITE: set[str] = set()  # models built from other trained models (ensembles): not architectures to list
@@ -47,7 +48,7 @@ def list_models(pattern: str = "*", include_test: bool = False) -> list[str]:
 
 
 def is_model(name: str) -> bool:
-    return name in _MODELS
+    return architecture_name(name) in _MODELS
 
 
 def create_model(
@@ -65,6 +66,7 @@ def create_model(
     Raises:
         ModelError: unknown name (the message suggests close names).
     """
+    name = architecture_name(name)  # a model file or run config written before its architecture was renamed
     if name not in _MODELS:
         close = difflib.get_close_matches(name, list(_MODELS), n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(list_models())}"

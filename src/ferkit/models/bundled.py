@@ -50,6 +50,17 @@ def bundled_metadata(name: str) -> dict:
     return json.loads(path.with_suffix(".json").read_text())
 
 
+# Architectures renamed so that no architecture is called like a shipped model (`ferkit train --model small` once
+# meant the MobileNet while `--model small` everywhere else meant the shipped weights). Model files, ONNX metadata
+# and run configs written with an old name still load: `architecture_name` maps it.
+RENAMED_ARCHITECTURES = {"small": "mobilenet_small"}
+
+
+def architecture_name(name: str) -> str:
+    """The current name of architecture `name` (itself, unless renamed since a file recorded it)."""
+    return RENAMED_ARCHITECTURES.get(name, name)
+
+
 def split_member(source: str) -> tuple[str, int | None]:
     """`"large:1"` -> `("large", 1)`; a source without a `:K` suffix (a Windows drive, say) is returned whole."""
     name, _, index = source.rpartition(":")

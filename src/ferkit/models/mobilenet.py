@@ -77,7 +77,7 @@ def _stage(
 
 
 @register_model
-def small(num_classes: int = 7, in_chans: int = 1, input_size: int = 48, **kwargs) -> MobileNet:
+def mobilenet_small(num_classes: int = 7, in_chans: int = 1, input_size: int = 48, **kwargs) -> MobileNet:
     """Real-time CPU model: ~190k params, ~13M multiply-accumulates per 48x48 face.
 
     Resolution 48 -> 24 -> 12 -> 6. Expanded (inverted-residual) blocks start only when the map is 24x24 or

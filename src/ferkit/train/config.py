@@ -19,7 +19,7 @@ from typing import Any, Literal
 from ferkit.config_fields import check_bounds, flat_fields, from_flat, nested, option, to_flat
 from ferkit.data.config import DataConfig
 from ferkit.errors import ConfigError
-from ferkit.models.bundled import bundled_names, single_network_names
+from ferkit.models.bundled import architecture_name, bundled_names, single_network_names
 from ferkit.train.augment import AugmentConfig
 from ferkit.train.loss import LossConfig
 from ferkit.train.optim import OptimConfig
@@ -80,6 +80,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         check_bounds(self)
+        object.__setattr__(self, "model", architecture_name(self.model))  # old run configs name `small`
         if self.data.seed != self.seed:
             object.__setattr__(self, "data", dataclasses.replace(self.data, seed=self.seed))
         if self.optim.epochs != self.epochs:

@@ -28,7 +28,7 @@ RECIPES: dict[str, dict[str, Any]] = {
     # Real-time model for weak CPUs (<1M parameters), distilled from the bundled `large` ensemble
     # (90 epochs: what fitted in one session on 2 CPU cores, about 100 minutes).
     "small": {
-        "model": "small", "epochs": 90, "batch_size": 128, "optimizer": "adamw", "lr": 3e-3,
+        "model": "mobilenet_small", "epochs": 90, "batch_size": 128, "optimizer": "adamw", "lr": 3e-3,
         "weight_decay": 0.05, "scheduler": "cosine", "warmup_epochs": 3, "label_smoothing": 0.1,
         "early_stop_patience": 0, **_STRONG_AUG, "aug_erase": 0.25,
         "teacher": "large", "distill_weight": 0.5, "distill_temperature": 4.0,
@@ -36,7 +36,7 @@ RECIPES: dict[str, dict[str, Any]] = {
     # Second stage of the shipped `small`: `ferkit train --recipe small_views --init-from RUN_OF_SMALL`.
     # The teacher labels 5 views of each face (the face + 4 augmented copies), so input and soft label match.
     "small_views": {
-        "model": "small", "epochs": 40, "batch_size": 128, "optimizer": "adamw", "lr": 1e-3,
+        "model": "mobilenet_small", "epochs": 40, "batch_size": 128, "optimizer": "adamw", "lr": 1e-3,
         "weight_decay": 0.05, "scheduler": "cosine", "warmup_epochs": 1, "label_smoothing": 0.1,
         "early_stop_patience": 0, "aug_flip": 0.5, "aug_rotate": 10.0, "aug_scale": 0.1, "aug_shift": 0.1,
         "aug_brightness": 0.2, "aug_contrast": 0.2, "aug_erase": 0.1,
