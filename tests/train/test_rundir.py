@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from ferkit.errors import DataError
+from ferkit.files import free_dir
 from ferkit.models import create_model
 from ferkit.models.checkpoint import save_model
 from ferkit.models.meta import ModelMeta
 from ferkit.train.callbacks import HISTORY_COLUMNS
-from ferkit.train.outdir import free_dir
 from ferkit.train.rundir import RunDir, best_epoch
 
 

@@ -25,10 +25,9 @@ from ferkit.config_fields import option, required
 from ferkit.data import split_key
 from ferkit.errors import ConfigError, DataError
 from ferkit.evaluate import figures
-from ferkit.files import FolderEntry
+from ferkit.files import FolderEntry, free_dir
 from ferkit.models.checkpoint import load_model
 from ferkit.models.flops import count_parameters
-from ferkit.train.outdir import free_dir
 from ferkit.train.rundir import EVALUATION_FILE, RunDir, best_epoch, evaluation_file, read_json
 
 log = logging.getLogger(__name__)

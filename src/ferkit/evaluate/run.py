@@ -26,10 +26,10 @@ from ferkit.evaluate.metrics import compute_metrics
 from ferkit.evaluate.predict import Scorer, Tta, predict_probs
 from ferkit.evaluate.report import EvalReport, write_report
 from ferkit.evaluate.votes import VoteMetrics, vote_metrics
+from ferkit.files import free_dir
 from ferkit.inference.classify import OnnxClassifier
 from ferkit.models.bundled import bundled_model_path, bundled_names
 from ferkit.models.meta import ModelMeta
-from ferkit.train.outdir import free_dir
 from ferkit.train.rundir import EVALUATION_FILE, REPORT_FILE, RunDir
 
 if TYPE_CHECKING:

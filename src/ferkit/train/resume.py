@@ -23,8 +23,8 @@ from lightning.pytorch.utilities import rank_zero_only
 
 from ferkit.config_fields import from_flat, to_flat
 from ferkit.errors import ConfigError
+from ferkit.files import check_output_dir, prepare_output_dir
 from ferkit.train.config import TrainConfig
-from ferkit.train.outdir import check_output_dir, prepare_output_dir
 from ferkit.train.rundir import CONFIG_FILE, LAST_CHECKPOINT, RunDir
 
 log = logging.getLogger(__name__)

@@ -29,8 +29,8 @@ from optuna.trial import FrozenTrial, TrialState
 
 from ferkit.config_fields import check_bounds, flat_fields, from_flat, option
 from ferkit.errors import ConfigError
+from ferkit.files import prepare_output_dir
 from ferkit.train.config import TrainConfig
-from ferkit.train.outdir import prepare_output_dir
 from ferkit.train.recipes import get_recipe
 from ferkit.train.run import train
 from ferkit.train.rundir import RunDir

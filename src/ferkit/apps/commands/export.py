@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from ferkit.apps.config_args import add_config_arguments, config_from_args
-from ferkit.apps.outputs import check_output_file
 from ferkit.config_fields import check_bounds, option
+from ferkit.files import check_output_file
 
 
 @dataclass(frozen=True)

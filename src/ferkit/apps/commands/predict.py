@@ -11,7 +11,7 @@ done and finishes; `--annotate` adds annotated copies in `DIR/annotated/`. Work 
 Exit 0 when every input was analysed; otherwise the failed inputs (each also in the output with its reason)
 are named and the exit code is 2. A rerun analyses the inputs that failed before again, so its exit code tells
 the state of the whole table. SIGTERM stops a run as Ctrl-C does: the rows of finished tasks are written, and
-the exit code is 130. Output paths are checked before the first input (see `ferkit.apps.outputs`).
+the exit code is 130. Output paths are checked before the first input (see `ferkit.files`).
 
 `PredictConfig` nests the recognizer options (`ferkit.inference.config.RecognizerConfig`, also nested by `ferkit
 video`, `ferkit webcam` and `ferkit serve`) and the job options (`ferkit.jobs.BatchConfig`).
@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import TextIO
 
 from ferkit.apps.config_args import add_config_arguments, config_from_args
-from ferkit.apps.outputs import check_output_dir, check_output_file
 from ferkit.config_fields import nested, option
 from ferkit.errors import ConfigError, FerkitError, ImageReadError
+from ferkit.files import check_output_file, check_results_dir
 from ferkit.inference import sample_image_path
 from ferkit.inference.config import RecognizerConfig
 from ferkit.jobs import BatchConfig
@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     if cfg.out is not None:
         if cfg.jsonl is not None:
             raise ConfigError("--jsonl writes JSON lines instead of a results folder: give --out or --jsonl, not both")
-        check_output_dir(cfg.out, "--out", sources)
+        check_results_dir(cfg.out, "--out", sources)
     elif batch.annotate:
         raise ConfigError("--annotate needs --out (the annotated copies go to OUT/annotated/)")
     if cfg.jsonl is not None:

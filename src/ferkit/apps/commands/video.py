@@ -20,9 +20,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ferkit.apps.config_args import add_config_arguments, config_from_args
-from ferkit.apps.outputs import check_output_file
 from ferkit.config_fields import check_bounds, nested, option
 from ferkit.errors import ConfigError
+from ferkit.files import check_output_file
 from ferkit.inference import IoUTracker
 from ferkit.inference.config import RecognizerConfig
 from ferkit.inference.timeline import TimelineRow, TimelineWriter, plot_timeline, summarize

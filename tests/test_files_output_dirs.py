@@ -1,3 +1,5 @@
+"""`ferkit.files`' output folders: a run's folder is new or resumable, a default one is numbered up."""
+
 from __future__ import annotations
 
 import os
@@ -7,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ferkit.errors import ConfigError
-from ferkit.train.outdir import prepare_output_dir
+from ferkit.files import prepare_output_dir
 
 
 def test_default_folders_are_numbered_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
