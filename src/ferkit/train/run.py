@@ -82,7 +82,7 @@ def _on_cuda(cfg: TrainConfig) -> bool:
     return cfg.accelerator in ("cuda", "gpu") or (cfg.accelerator == "auto" and torch.cuda.is_available())
 
 
-def _feed(cfg: TrainConfig, train_set: FaceArrays, val: FaceArrays) -> FaceDataModule:
+def _data_module(cfg: TrainConfig, train_set: FaceArrays, val: FaceArrays) -> FaceDataModule:
     """The batches: with a teacher, its views of the faces and its soft labels, and the augmentation left to
     do at each step; without, the faces and all of `cfg`'s augmentation."""
     if not cfg.teacher:
@@ -200,7 +200,7 @@ def train(cfg: TrainConfig, callbacks: Sequence[L.Callback] = ()) -> TrainResult
     model = _build_model(cfg, train_set.classes, train_set.images)
     # The teacher comes after the student: loading a ferkit model file draws from the seeded generator, and
     # this order is part of what makes a run's numbers the same every time.
-    data = _feed(cfg, train_set, splits.val)
+    data = _data_module(cfg, train_set, splits.val)
     module = FerModule(model, _loss(cfg, train_set), cfg.optim)
     open_run(cfg, run, module)
     history = EpochHistory(run)
