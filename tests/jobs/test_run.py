@@ -164,7 +164,7 @@ def test_a_results_folder_of_an_older_ferkit_resumes_in_todays_columns(photo_fol
                                                                        tmp_path: Path):
     photos = _photos(photo_folder, tmp_path)
     rec = recognizer.build()
-    model = ModelVersion.of_file(recognizer.model, recognizer.model, rec.classes)
+    model = ModelVersion.of_file(recognizer.model, Path(recognizer.model), rec.classes)
     earlier = [rec.analyze(str(path)) for path in sorted(photos.iterdir())[:2]]
     write_old_part(tmp_path / "out" / "predictions", "parquet",
                    [row for result in earlier for row in old_rows(str(result.source), result, model)], model.classes)

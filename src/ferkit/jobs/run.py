@@ -165,7 +165,7 @@ def _model_version(recognizer: RecognizerConfig, built: Recognizer | None) -> Mo
     from ferkit.inference.classify import load_classifier
 
     classifier = built.classifier if built is not None else load_classifier(recognizer.model)
-    return ModelVersion.of_file(recognizer.model, classifier.info().get("source"), classifier.classes)
+    return ModelVersion.of_file(recognizer.model, classifier.path, classifier.classes)
 
 
 def _pending(items: Iterator[Input], done: DoneInputs, summary: BatchSummary, bar: Any) -> Iterator[Input]:

@@ -52,9 +52,9 @@ class ModelVersion:
     classes: tuple[str, ...]
 
     @classmethod
-    def of_file(cls, name: str, source: str | None, classes: Sequence[str]) -> ModelVersion:
+    def of_file(cls, name: str, source: Path | None, classes: Sequence[str]) -> ModelVersion:
         """`name`'s version read from its file `source` ("unknown" where there is none)."""
-        version = sha256_of(Path(source))[:12] if source and Path(source).is_file() else "unknown"
+        version = sha256_of(source)[:12] if source is not None and source.is_file() else "unknown"
         return cls(name, version, tuple(classes))
 
 
