@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from ferkit.inference.result import ImageResult
-from ferkit.inference.timeline import TimelineRow, TimelineWriter, plot_timeline, summarize, write_csv
+from ferkit.inference.timeline import TimelineRow, TimelineWriter, plot_timeline, summarize
 from ferkit.inference.types import Box, FacePrediction
 
 CLASSES = ("happy", "sad")
@@ -36,7 +36,10 @@ def test_a_frame_result_gives_one_row_per_face_and_a_still_image_none():
 
 
 def test_csv_has_the_rows_of_each_frame_one_per_face_with_all_probabilities(tmp_path: Path):
-    with write_csv(FRAMES, tmp_path / "t.csv", CLASSES).open() as f:
+    with TimelineWriter(tmp_path / "t.csv", CLASSES) as writer:
+        for frame in FRAMES:
+            writer.write(frame)
+    with writer.path.open() as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 6  # five faces, and the frame without one
     assert rows[1] == {"source": "clip.mp4", "width": "64", "height": "48", "frame": "0", "time_s": "0.0",

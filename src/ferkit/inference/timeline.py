@@ -69,14 +69,6 @@ class TimelineWriter:
         self.close()
 
 
-def write_csv(results: Sequence[ImageResult], path: str | Path, classes: Sequence[str]) -> Path:
-    """The frames `results` as one timeline CSV (see `TimelineWriter` for the columns)."""
-    with TimelineWriter(path, classes) as writer:
-        for result in results:
-            writer.write(result)
-    return writer.path
-
-
 def _by_track(rows: Sequence[TimelineRow]) -> list[tuple[int | None, list[TimelineRow]]]:
     """Rows grouped by track id, tracks in id order (untracked faces, id None, last)."""
     groups: dict[int | None, list[TimelineRow]] = defaultdict(list)

@@ -118,7 +118,6 @@ class RecordMaker:
         return f"{ANNOTATED_DIR}/{target.name}"
 
 
-
 def _reason(source: str, exc: Exception) -> str:
     if isinstance(exc, OSError):
         return f"{source}: cannot read it ({exc.strerror or exc})"

@@ -49,7 +49,7 @@ def check_run_dir(cfg: TrainConfig) -> None:
     at the folder.
 
     Raises:
-        ConfigError: as `outdir.check_output_dir`, the run's config.json cannot be read, or `cfg` changes the run.
+        ConfigError: as `files.check_output_dir`, the run's config.json cannot be read, or `cfg` changes the run.
     """
     if rank_zero_only.rank == 0:
         check_output_dir(cfg.run_dir, cfg.resume, str(LAST_CHECKPOINT), "--run-dir", started=CONFIG_FILE)
