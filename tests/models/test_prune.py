@@ -31,10 +31,11 @@ def test_pruning_into_the_same_widths_keeps_the_network():
         torch.testing.assert_close(target(x), source(x))
 
 
-def test_the_channels_kept_are_the_strongest_and_compute_what_they_did():
-    """Silence half of each layer's channels in the wide network (scale and shift 0: ReLU gives 0) and give
+@pytest.mark.parametrize("target_name, width", [("vgg_slim", None), ("vgg", 0.75), ("vgg", 0.6)])
+def test_the_channels_kept_are_the_strongest_and_compute_what_they_did(target_name: str, width: float | None):
+    """Silence the surplus channels of each layer in the wide network (scale and shift 0: ReLU gives 0) and give
     them the smallest scales: the pruned network keeps exactly the others, so it computes the same output."""
-    source, target = _trained_looking("vgg"), create_model("vgg_slim").eval()
+    source, target = _trained_looking("vgg"), create_model(target_name, width=width).eval()
     generator = torch.Generator().manual_seed(1)
     for bn, narrow in zip(*[[m for m in net.modules() if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d))]
                             for net in (source, target)], strict=True):

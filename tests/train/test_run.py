@@ -291,7 +291,12 @@ def test_one_network_of_the_shipped_large_fine_tunes_by_name(tmp_path: Path) -> 
         torch.testing.assert_close(model.head.fc.weight[i], row)
 
 
-def test_prune_starts_a_narrower_network_from_a_trained_one(tmp_path: Path) -> None:
+@pytest.mark.parametrize("narrow, first_conv, last_hidden", [
+    (["--model", "vgg_slim"], 32, 128),
+    (["--model", "vgg", "--width", "0.75"], 48, 192),  # the same architecture, a quarter fewer channels
+])
+def test_prune_starts_a_narrower_network_from_a_trained_one(tmp_path: Path, narrow: list[str], first_conv: int,
+                                                            last_hidden: int) -> None:
     from ferkit.models import create_model
     from ferkit.models.meta import ModelMeta
 
@@ -299,20 +304,27 @@ def test_prune_starts_a_narrower_network_from_a_trained_one(tmp_path: Path) -> N
     wide = create_model("vgg", num_classes=2).eval()
     source = save_model(tmp_path / "vgg.pt", wide, ModelMeta("vgg", wide.model_args, classes))
     data = _faces_folder(tmp_path / "faces", classes)
-    assert main(["train", "--model", "vgg_slim", "--init-from", str(source), "--prune", "--data", str(data),
+    assert main(["train", *narrow, "--init-from", str(source), "--prune", "--data", str(data),
                  "--classes", "happy,sad", "--epochs", "1", "--lr", "1e-9", "--batch-size", "8",
                  "--accelerator", "cpu", "--no-progress", "--cache-dir", str(tmp_path / "cache"),
                  "--val-fraction", "0.25", "--run-dir", str(tmp_path / "run")]) == 0
-    model, meta = load_model(tmp_path / "run")
-    assert meta.model_name == "vgg_slim" and meta.classes == classes
-    assert model.stages[0].convs[0][0].out_channels == 32 and model.head.fc.in_features == 128
+    model, meta = load_model(tmp_path / "run")  # rebuilt from the model file's own record of its layout
+    assert meta.model_name == narrow[1] and meta.classes == classes
+    assert model.stages[0].convs[0][0].out_channels == first_conv and model.head.fc.in_features == last_hidden
 
 
-def test_prune_without_a_network_to_prune_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+@pytest.mark.parametrize("options, message", [
+    (["--model", "vgg_slim", "--prune"], "--prune needs an --init-from network"),
+    (["--model", "vgg", "--width", "0.5", "--init-from", "large:0"], "--width with --init-from needs --prune"),
+    (["--model", "vgg", "--width", "0"], "width (--width) must be in (0, inf)"),
+    (["--model", "resnet18", "--width", "0.5"], "model 'resnet18' cannot be built with ['drop_rate', 'width']"),
+])
+def test_pruning_and_width_mistakes_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture, options: list[str],
+                                                message: str) -> None:
     data = _faces_folder(tmp_path / "faces", ("happy", "sad"))
-    assert main(["train", "--model", "vgg_slim", "--prune", "--data", str(data), "--epochs", "1",
-                 "--run-dir", str(tmp_path / "run")]) == 2
-    assert "--prune needs an --init-from network" in capsys.readouterr().err
+    assert main(["train", *options, "--data", str(data), "--epochs", "1", "--accelerator", "cpu", "--no-progress",
+                 "--cache-dir", str(tmp_path / "cache"), "--run-dir", str(tmp_path / "run")]) == 2
+    assert message in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("channels_last", [True, False])

@@ -64,7 +64,7 @@ def create_model(
     (the variant's layout included), not just those given here.
 
     Raises:
-        ModelError: unknown name (the message suggests close names).
+        ModelError: unknown name (the message suggests close names), or an option the architecture lacks.
     """
     name = architecture_name(name)  # a model file or run config written before its architecture was renamed
     if name not in _MODELS:
@@ -73,7 +73,10 @@ def create_model(
         raise ModelError(f"unknown model '{name}'{hint}")
     args = {"num_classes": num_classes, "in_chans": in_chans, "input_size": input_size}
     args.update({k: v for k, v in kwargs.items() if v is not None})
-    model = _MODELS[name](**args)
+    try:
+        model = _MODELS[name](**args)
+    except TypeError as exc:  # an option this architecture lacks, such as `width` for a ResNet
+        raise ModelError(f"model '{name}' cannot be built with {sorted(kwargs)}: {exc}") from exc
     model.model_name = name
     model.model_args = {**args, **getattr(model, "init_args", {})}
     return model

@@ -33,13 +33,15 @@ CALIBRATION_FACES = 2048
 
 
 def fine_tune_start(source: str | Path, classes: tuple[str, ...], faces: np.ndarray, prune_to: str | None = None,
-                    drop_rate: float | None = None, freeze_backbone: bool = False) -> nn.Module:
+                    width: float | None = None, drop_rate: float | None = None,
+                    freeze_backbone: bool = False) -> nn.Module:
     """The network `source` names (a bundled name, `large:0`, an `.onnx` file, a ferkit model file or run folder),
     in training mode, with an output row per name in `classes` (see the module docstring).
 
     Args:
         faces: the training faces (uint8 `[N, H, W]`) that calibrate the BatchNorms of weights rebuilt from ONNX.
         prune_to: an architecture to start from the network's most important channels (VGG family), or None.
+        width: the channel multiplier of `prune_to` (None: the architecture's own), e.g. `vgg` at 0.75.
         drop_rate: dropout of the pruned network's head (None: the architecture's own).
 
     Raises:
@@ -53,7 +55,7 @@ def fine_tune_start(source: str | Path, classes: tuple[str, ...], faces: np.ndar
         log.info("fine-tuning %s: weights rebuilt from %s, BatchNorm calibrated on %d training faces", source,
                  pretrained.onnx_file, len(pick))
     if prune_to is not None:
-        model, meta = _pruned(model, meta, prune_to, drop_rate)
+        model, meta = _pruned(model, meta, prune_to, width, drop_rate)
     model.train()  # load_model returns inference mode; dropout and batch-norm statistics must train again
     if meta.classes != classes:
         swap_head(model, meta.classes, classes)
@@ -64,10 +66,12 @@ def fine_tune_start(source: str | Path, classes: tuple[str, ...], faces: np.ndar
     return model
 
 
-def _pruned(model: nn.Module, meta: ModelMeta, name: str, drop_rate: float | None) -> tuple[nn.Module, ModelMeta]:
-    """Architecture `name`, for `model`'s classes and input, filled with `model`'s most important channels."""
+def _pruned(model: nn.Module, meta: ModelMeta, name: str, width: float | None,
+            drop_rate: float | None) -> tuple[nn.Module, ModelMeta]:
+    """Architecture `name` at `width`, for `model`'s classes and input, filled with `model`'s most important
+    channels."""
     narrow = create_model(name, num_classes=len(meta.classes), input_size=meta.preprocess.input_size,
-                          drop_rate=drop_rate)
+                          width=width, drop_rate=drop_rate)
     pruned = prune_into(model, narrow)
     log.info("pruned %s into %s: %s of %s parameters kept", meta.model_name, name, f"{count_parameters(pruned):,}",
              f"{count_parameters(model):,}")

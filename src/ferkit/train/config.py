@@ -44,10 +44,13 @@ class TrainConfig:
                                            "base = the float large:0), an exported .onnx file, a ferkit model "
                                            "file or run dir (transfer learning), or one network of an ensemble: "
                                            "large:0, large:1 (VGG), large:2 (ResNet-18)")
+    width: float | None = option(None, "channel multiplier of a VGG-family --model (vgg, vgg_slim, cnn, dcnn): "
+                                       "0.75 keeps three quarters of every layer's channels, about 0.56x the "
+                                       "FLOPs (default: the architecture's own)", "(0, inf)")
     freeze_backbone: bool = option(False, "with --init-from: train only the classifier head")
     prune: bool = option(False, "with --init-from: start --model from the most important channels of the "
                                 "--init-from network, a wider one of the same layout (VGG family), e.g. --model "
-                                "vgg_slim --init-from large:0")
+                                "vgg_slim --init-from large:0, or --model vgg --width 0.75 --init-from large:0")
     # optimisation
     epochs: int = option(30, "maximum number of epochs", "[1, inf)")
     batch_size: int = option(64, "faces per batch (per device)", "[1, inf)")
@@ -90,6 +93,9 @@ class TrainConfig:
                               f"0,1 or 1, (device 1), got {self.devices!r}")
         if self.prune and self.init_from is None:
             raise ConfigError("--prune needs an --init-from network to take the channels from")
+        if self.width is not None and self.init_from is not None and not self.prune:
+            raise ConfigError("--width with --init-from needs --prune: the trained network keeps its own width "
+                              "unless its strongest channels are copied into the narrower one")
         if self.distill_views > 1 and not self.teacher:
             raise ConfigError("--distill-views needs a --teacher to label the views")
         if self.teacher and (self.augment.mixup or self.augment.cutmix):

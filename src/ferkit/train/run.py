@@ -69,10 +69,10 @@ def _build_model(cfg: TrainConfig, classes: tuple[str, ...], faces: np.ndarray) 
     channels-last when `cfg` asks for it."""
     if cfg.init_from is None:
         model = create_model(cfg.model, num_classes=len(classes), input_size=cfg.data.input_size,
-                             drop_rate=cfg.drop_rate)
+                             width=cfg.width, drop_rate=cfg.drop_rate)
     else:
         model = fine_tune_start(cfg.init_from, classes, faces, prune_to=cfg.model if cfg.prune else None,
-                                drop_rate=cfg.drop_rate, freeze_backbone=cfg.freeze_backbone)
+                                width=cfg.width, drop_rate=cfg.drop_rate, freeze_backbone=cfg.freeze_backbone)
     if cfg.channels_last:
         model.to(memory_format=torch.channels_last)
     return model
