@@ -109,6 +109,28 @@ def test_the_teacher_labels_every_view_and_only_flip_and_erase_stay_online(tiny_
     np.testing.assert_array_equal(single.log_probs[0], data.log_probs[0])
 
 
+def test_a_teacher_on_the_training_device_gives_the_labels_onnx_runtime_gives(tiny_onnx: Path, tmp_path: Path,
+                                                                               make_faces) -> None:
+    """On a GPU the teacher is rebuilt in PyTorch there (here the CPU stands in for it): same labels, same cache."""
+    faces = make_faces(24)
+    augment = AugmentConfig(rotate=15, scale=0.1)
+    on_device = distillation_data(tiny_onnx, faces, False, tmp_path / "a", 2, augment, 0, torch.device("cpu"))
+    onnx_runtime = distillation_data(tiny_onnx, faces, False, tmp_path / "b", 2, augment, 0)
+    np.testing.assert_allclose(on_device.log_probs, onnx_runtime.log_probs, atol=1e-4)
+    assert sorted(p.name for p in (tmp_path / "a" / "teacher").iterdir()) == \
+        sorted(p.name for p in (tmp_path / "b" / "teacher").iterdir())
+
+
+def test_an_int8_teacher_that_cannot_be_rebuilt_stays_on_onnx_runtime(tiny_onnx: Path, tmp_path: Path,
+                                                                      make_faces) -> None:
+    from ferkit.export.quantize import quantize_int8
+
+    faces = make_faces(16)
+    int8 = quantize_int8(tiny_onnx, tmp_path / "int8.onnx", faces.images)
+    data = distillation_data(int8, faces, False, None, 1, AugmentConfig(), 0, torch.device("cpu"))
+    np.testing.assert_allclose(np.exp(data.log_probs[0]), OnnxClassifier(int8).predict(faces.images), atol=1e-5)
+
+
 def test_distillation_options_are_checked() -> None:
     with pytest.raises(ConfigError, match="mixup or cutmix"):
         TrainConfig(teacher="large", augment=AugmentConfig(mixup=0.2))

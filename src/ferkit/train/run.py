@@ -10,6 +10,7 @@ What each step builds belongs elsewhere: the run folder and the resume checks to
 from __future__ import annotations
 
 import logging
+import os
 import platform
 import time
 from collections.abc import Sequence
@@ -88,8 +89,9 @@ def _data_module(cfg: TrainConfig, train_set: FaceArrays, val: FaceArrays) -> Fa
     if not cfg.teacher:
         return FaceDataModule(train_set, val, cfg.batch_size, cfg.augment, cfg.weighted_sampler,
                               label_mode=cfg.data.label_mode)
+    gpu = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0))) if _on_cuda(cfg) else None  # torchrun's rank
     distill = distillation_data(cfg.teacher, train_set, cfg.data.clahe, cfg.data.cache_dir, cfg.distill_views,
-                                cfg.augment, cfg.seed)
+                                cfg.augment, cfg.seed, gpu)
     agreement = float((distill.log_probs.argmax(-1) == train_set.labels).mean())
     log.info("distilling from %s on %d view(s) (agrees with %.1f%% of the training labels)", cfg.teacher,
              len(distill.images), 100 * agreement)
