@@ -83,36 +83,35 @@ echo "epoch" > "$run/history.csv"
 """
 
 
-def test_device_script_trains_every_candidate_and_packs_each_for_the_way_back(tmp_path: Path) -> None:
+def test_device_script_trains_every_run_and_packs_each_for_the_way_back(tmp_path: Path) -> None:
     exe = tmp_path / "python3"
     exe.write_text(FAKE_PYTHON)
     exe.chmod(0o755)
     pack, out = tmp_path / "pack", tmp_path / "out"
-    (pack / "cache" / "teacher").mkdir(parents=True)
+    pack.mkdir()
     (tmp_path / "fer2013").mkdir()
     subprocess.run(["tar", "czf", str(pack / "fer2013.tar.gz"), "-C", str(tmp_path), "fer2013"], check=True)
     out.mkdir()
     env = {**os.environ, "PY": str(exe), "LOG": str(tmp_path / "calls.log"), "PACK": str(pack), "OUT": str(out),
-           "WORK": str(tmp_path / "work"), "FAIL_RUN": "vgg_slim-sgd"}
+           "WORK": str(tmp_path / "work"), "FAIL_RUN": "width-0.6"}
     proc = subprocess.run(["bash", str(SCRIPTS / "device_base.sh")], env=env, capture_output=True, text=True,
                           timeout=60, cwd=SCRIPTS.parent)
     assert proc.returncode == 0, proc.stderr
-    calls = (tmp_path / "calls.log").read_text().splitlines()
+    calls = {c.split("--run-dir ")[1].split()[0].rsplit("/", 1)[1]: c
+             for c in (tmp_path / "calls.log").read_text().splitlines()}  # only trainings: no labelling beforehand
     data = tmp_path / "work" / "data" / "fer2013"
-    assert calls[0] == f"scripts/teacher_labels.py --data {data} --cache-dir {tmp_path}/work/cache"
-    trainings = sorted(calls[1:])
-    assert [c.split("--run-dir ")[1].split()[0].rsplit("/", 1)[1] for c in trainings] == [
-        "small-gpu", "vgg_slim-adamw", "vgg_slim-pruned", "vgg_slim-sgd", "vgg_slim-t2"]
-    assert all("--teacher large" in c and "--accelerator cuda" in c and "--epochs 120" in c for c in trainings)
+    assert sorted(calls) == ["base-distill", "vgg-long", "vgg-long-distill", "width-0.6", "width-0.75"]
+    assert all(f"--data {data} " in c and "--accelerator cuda" in c for c in calls.values())
+    assert "--recipe base_distill --epochs 30" in calls["base-distill"]
+    assert calls["width-0.75"].endswith("--recipe base_distill --epochs 30 --width 0.75 --prune")
+    assert "--recipe base --epochs 100 --teacher large" in calls["vgg-long-distill"]
     packed = {p.name: subprocess.run(["tar", "tzf", str(p)], capture_output=True, text=True).stdout.split()
               for p in out.iterdir()}
-    assert sorted(packed) == ["small-gpu.tar.gz", "vgg_slim-adamw.tar.gz", "vgg_slim-pruned.tar.gz",
-                              "vgg_slim-sgd.tar.gz", "vgg_slim-t2.tar.gz"]
-    assert "--init-from large:0 --prune" in next(c for c in trainings if "vgg_slim-pruned" in c)
-    assert "vgg_slim-adamw/model.pt" in packed["vgg_slim-adamw.tar.gz"]
+    assert set(packed) == {f"{name}.tar.gz" for name in calls}
+    assert "base-distill/model.pt" in packed["base-distill.tar.gz"]
     assert not any("checkpoints" in f for files in packed.values() for f in files)  # too big to come back
-    failed = packed["vgg_slim-sgd.tar.gz"]  # a failed run still brings back its log, saying how it ended
-    assert "vgg_slim-sgd/vgg_slim-sgd.log" in failed and "vgg_slim-sgd/model.pt" not in failed
+    failed = packed["width-0.6.tar.gz"]  # a failed run still brings back its log, saying how it ended
+    assert "width-0.6/width-0.6.log" in failed and "width-0.6/model.pt" not in failed
 
 
 def test_the_test_script_sets_up_a_fresh_clone_then_only_after_a_change(tmp_path: Path) -> None:

@@ -151,14 +151,6 @@ def _cache_key(teacher: _Teacher, images: np.ndarray) -> str:
     return hashlib.sha256(f"{teacher.digest}:{teacher.columns}".encode() + images.tobytes()).hexdigest()[:20]
 
 
-def cached_teacher_file(teacher: str | Path, faces: FaceArrays, clahe: bool, cache_dir: Path) -> Path:
-    """The file under `cache_dir/teacher/` holding `teacher`'s log-probabilities on `faces` (labelled first when
-    it is not there): what a machine that must not label them itself is given (scripts/pack_device.sh)."""
-    loaded = _load_teacher(teacher, faces, clahe, None)
-    _label(loaded, faces.images, cache_dir)
-    return sorted((cache_dir / "teacher").glob(f"*-{_cache_key(loaded, faces.images)}.npy"))[0]
-
-
 def teacher_log_probs(teacher: str | Path, faces: FaceArrays, clahe: bool, cache_dir: Path | None) -> np.ndarray:
     """Log-probabilities `[N, C]` of `teacher` on `faces`, over `faces.classes` (renormalised when the
     teacher knows more classes). Cached under `cache_dir/teacher/` by teacher file and face pixels.
