@@ -65,3 +65,31 @@ def test_an_export_that_would_overwrite_its_input_is_refused(model_file: Path, c
     assert main(["export", str(model_file.parent), "--onnx", str(model_file.parent / onnx_name), *extra]) == 2
     assert "is one of the inputs" in capsys.readouterr().err
     assert model_file.read_bytes() == before
+
+
+def test_export_for_a_smaller_input_keeps_the_weights_and_drops_the_old_sizes_metrics(model_file: Path,
+                                                                                        tmp_path: Path):
+    from ferkit.models.checkpoint import load_model
+
+    out = tmp_path / "m40.onnx"
+    assert main(["export", str(model_file), "--onnx", str(out), "--input-size", "40"]) == 0
+    classifier = OnnxClassifier(out)
+    assert classifier.preprocess.input_size == 40 and classifier.meta.model_args["input_size"] == 40
+    assert classifier.meta.metrics == {}  # measured at 48 px, they would not describe this file
+    model, _ = load_model(model_file)
+    faces = np.random.default_rng(0).integers(0, 256, (3, 40, 40), dtype=np.uint8)
+    with torch.inference_mode():
+        expected = torch.softmax(model(torch.from_numpy(faces[:, None] / np.float32(255.0))), 1).numpy()
+    np.testing.assert_allclose(classifier.predict(faces), expected, atol=1e-5)
+
+
+def test_export_for_an_input_below_the_networks_stride_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture):
+    from ferkit.models import create_model
+    from ferkit.models.checkpoint import save_model
+    from ferkit.models.meta import ModelMeta
+
+    vgg = create_model("vgg_slim")  # four 2x2 pools: a stride of 16
+    model_file = save_model(tmp_path / "vgg.pt", vgg, ModelMeta("vgg_slim", vgg.model_args, EMOTIONS))
+    assert main(["export", str(model_file), "--onnx", str(tmp_path / "m.onnx"), "--input-size", "8"]) == 2
+    assert "input_size 8 is smaller than the network's total stride 16" in capsys.readouterr().err
+    assert not (tmp_path / "m.onnx").exists()
