@@ -67,3 +67,34 @@ def test_an_int8_file_without_its_float_network_is_refused_by_name(monkeypatch: 
     monkeypatch.setattr(pretrained, "bundled_metadata", lambda name: meta)
     with pytest.raises(ModelError, match=r"small ships as an int8 static file, whose weights cannot be trained"):
         load_pretrained("small")
+
+
+def test_an_int8_file_shipped_with_its_float_network_beside_it_rebuilds_that(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch):
+    """A distilled `base` has no float network inside `large`: its float copy ships under weights/float/."""
+    import json
+    import shutil
+
+    from ferkit.constants import EMOTIONS
+    from ferkit.export.onnx import export_onnx
+    from ferkit.models import bundled
+
+    net = create_model("vgg_slim").eval()
+    for bn in (m for m in net.modules() if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d))):  # trained
+        bn.running_mean.uniform_(-0.2, 0.2)
+    exported = export_onnx(save_model(tmp_path / "net.pt", net, ModelMeta("vgg_slim", net.model_args, EMOTIONS)),
+                           tmp_path / "net.onnx").onnx_path
+    weights = tmp_path / "weights"
+    (weights / "float").mkdir(parents=True)
+    for target in (weights / "mine.onnx", weights / "float" / "mine.onnx"):
+        shutil.copy(exported, target)
+        shutil.copy(exported.with_suffix(".json"), target.with_suffix(".json"))
+    meta = json.loads(exported.with_suffix(".json").read_text())
+    meta.update(quantization="int8 static", fine_tune_from="float/mine.onnx")
+    (weights / "mine.json").write_text(json.dumps(meta))
+    monkeypatch.setattr(bundled, "bundled_models", lambda: {"mine": weights / "mine.onnx"})
+    monkeypatch.chdir(tmp_path / "weights" / "float")  # the path is the weights folder's, not the working folder's
+    assert bundled.single_network_names() == ["mine"]
+    loaded = load_pretrained("mine")
+    assert loaded.onnx_file == weights / "float" / "mine.onnx" and loaded.meta.model_name == "vgg_slim"
+    assert source_file("mine") == weights / "float" / "mine.onnx"

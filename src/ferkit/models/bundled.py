@@ -3,7 +3,8 @@
 Torch-free: inference looks a name up here, and so do training (`--init-from`), export and evaluation, so a name
 means the same file everywhere. A name may carry a member index, `large:1`, for one network of a shipped ensemble
 (`split_member`). A shipped int8 file cannot be trained; its metadata's `fine_tune_from` names the float network
-that `--init-from NAME` rebuilds instead (`base` is `large:0` quantised).
+that `--init-from NAME` rebuilds instead (`base` is `large:0` quantised), or a float copy shipped under
+`weights/float/` (`fine_tune_source`).
 """
 
 from __future__ import annotations
@@ -40,6 +41,16 @@ def single_network_names() -> list[str]:
 def is_trainable(meta: dict) -> bool:
     """Whether the float weights of a shipped model's single network can be had (see `single_network_names`)."""
     return meta.get("model_name") != "ensemble" and ("quantization" not in meta or "fine_tune_from" in meta)
+
+
+def fine_tune_source(name: str) -> str | None:
+    """What `--init-from NAME` rebuilds for shipped model `name` (its metadata's `fine_tune_from`): a shipped network
+    such as `large:0`, or a float file shipped under `weights/float/` (a network trained on its own, whose float
+    weights are nowhere else), as its path; None when the file itself is trainable."""
+    redirect = bundled_metadata(name).get("fine_tune_from")
+    if redirect is not None and redirect.endswith(".onnx"):
+        return str(bundled_models()[name].parent / redirect)
+    return redirect
 
 
 def bundled_metadata(name: str) -> dict:

@@ -17,6 +17,7 @@ from ferkit.errors import ModelError
 from ferkit.models.bundled import (
     bundled_metadata,
     bundled_model_path,
+    fine_tune_source,
     is_trainable,
     single_network_names,
     split_member,
@@ -41,7 +42,7 @@ def source_file(source: str | Path) -> Path:
     name, member = split_member(str(source))
     bundled = bundled_model_path(name)
     if bundled is not None:
-        redirect = bundled_metadata(name).get("fine_tune_from") if member is None else None
+        redirect = fine_tune_source(name) if member is None else None
         return source_file(redirect) if redirect else bundled
     return Path(name) if name.endswith(".onnx") else resolve_model_path(source)
 
@@ -57,7 +58,7 @@ def load_pretrained(source: str | Path) -> Pretrained:
     if bundled is not None:
         meta = bundled_metadata(name)
         if member is None and "fine_tune_from" in meta:
-            return load_pretrained(meta["fine_tune_from"])
+            return load_pretrained(fine_tune_source(name))
         if member is None and not is_trainable(meta) and meta.get("model_name") != "ensemble":
             raise ModelError(f"{name} ships as an {meta['quantization'].split(',')[0]} file, whose weights cannot be "
                              f"trained; fine-tune from one of {', '.join(single_network_names())} or large:K instead")
