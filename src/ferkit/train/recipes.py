@@ -45,7 +45,8 @@ RECIPES: dict[str, dict[str, Any]] = {
     # Issue #20's second stage of `base`: large's first VGG (what `base` ships in int8) distilled from the whole
     # ensemble, as Beyer et al. (2022) advise: a patient, consistent teacher (its soft labels on 3 views of each
     # face, the student seeing the same views), a low learning rate, a cosine schedule. The teacher labels the
-    # views once (cached): on 2 CPU cores `large` labels about 7-25 faces/s, 1 to 3.4 hours for the 3 views.
+    # views once (cached): `large` labels about 8 faces/s on a quiet 2-core AVX2 EPYC (3 hours for the 3 views) and
+    # 25 on one with VNNI; on a GPU, seconds (scripts/device_base.sh).
     "base_distill": {
         "model": "vgg", "init_from": Path("large:0"), "teacher": "large", "distill_views": 3,
         "distill_weight": 0.8, "distill_temperature": 2.0, "epochs": 8, "batch_size": 128, "optimizer": "sgd",
