@@ -37,7 +37,7 @@ from timing import classifier_rate
 from torch import nn
 
 from ferkit.data import DataConfig, load_split
-from ferkit.export.onnx import export_onnx
+from ferkit.export.onnx import at_input_size, export_onnx
 from ferkit.export.quantize import quantize_int8
 from ferkit.inference.classify import OnnxClassifier
 from ferkit.models import create_model
@@ -108,11 +108,11 @@ def build(lever: Lever, train_images: np.ndarray, out: Path) -> Path:
     """The variant as a ferkit model file."""
     pretrained = load_pretrained(SOURCE)
     model, meta = pretrained.model, pretrained.meta
-    if lever.width != 1.0 or lever.size != 48:
-        narrow = create_model(meta.model_name, num_classes=len(meta.classes), input_size=lever.size,
-                              width=lever.width).eval()
-        model = prune_into(model, narrow)
-        meta = replace(meta, model_args=narrow.model_args, preprocess=replace(meta.preprocess, input_size=lever.size))
+    if lever.width != 1.0:
+        narrow = create_model(meta.model_name, num_classes=len(meta.classes), width=lever.width).eval()
+        model, meta = prune_into(model, narrow), replace(meta, model_args=narrow.model_args)
+    if lever.size != meta.preprocess.input_size:
+        model, meta = at_input_size(model, meta, lever.size)  # what `ferkit export --input-size` does
     if lever.reestimates:
         reestimate_batchnorm(model, train_images)
     return save_model(out, model, meta)

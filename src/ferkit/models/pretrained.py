@@ -57,8 +57,9 @@ def load_pretrained(source: str | Path) -> Pretrained:
     bundled = bundled_model_path(name)
     if bundled is not None:
         meta = bundled_metadata(name)
-        if member is None and "fine_tune_from" in meta:
-            return load_pretrained(fine_tune_source(name))
+        redirect = fine_tune_source(name) if member is None else None
+        if redirect:
+            return load_pretrained(redirect)
         if member is None and not is_trainable(meta) and meta.get("model_name") != "ensemble":
             raise ModelError(f"{name} ships as an {meta['quantization'].split(',')[0]} file, whose weights cannot be "
                              f"trained; fine-tune from one of {', '.join(single_network_names())} or large:K instead")
