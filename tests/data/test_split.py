@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ferkit.data.arrays import FaceArrays
-from ferkit.data.split import select_classes, stratified_split
+from ferkit.data.split import select_classes, stratified_sample, stratified_split
 
 
 def make_faces(counts: list[int], classes: tuple[str, ...]) -> FaceArrays:
@@ -58,3 +58,23 @@ def test_zero_fraction_gives_an_empty_val():
 def test_bad_fraction_is_refused():
     with pytest.raises(ValueError, match="val_fraction"):
         stratified_split(make_faces([5], ("a",)), 1.0, seed=0)
+
+
+def test_stratified_sample_takes_exactly_n_faces_in_the_classes_proportions():
+    faces = make_faces([100, 40, 10, 1], ("a", "b", "c", "d"))  # quotas of 20: 13.2, 5.3, 1.3, 0.1
+    sample = stratified_sample(faces, 20, seed=0)
+    assert sample.class_counts().tolist() == [13, 5, 2, 0]  # 1.3 had the largest remainder left
+    assert list(sample.sources) == sorted(sample.sources, key=faces.sources.index)  # original order
+    assert set(sample.sources) <= set(faces.sources)
+
+
+def test_stratified_sample_of_more_faces_than_there_are_is_all_of_them():
+    faces = make_faces([3, 2], ("a", "b"))
+    assert stratified_sample(faces, 10, seed=0) is faces
+    assert stratified_sample(faces, 5, seed=0).class_counts().tolist() == [3, 2]
+
+
+def test_stratified_sample_depends_on_its_seed_only():
+    faces = make_faces([50, 50], ("a", "b"))
+    assert stratified_sample(faces, 10, seed=1).sources == stratified_sample(faces, 10, seed=1).sources
+    assert stratified_sample(faces, 10, seed=1).sources != stratified_sample(faces, 10, seed=2).sources

@@ -82,3 +82,25 @@ def test_each_shipped_model_is_scored_on_both_label_sets(name: str):
     ferplus = bundled_metadata(name)["metrics_ferplus"]  # FER2013's labels are `metrics` (issue #21)
     assert ferplus["split"] == "FER+ FER2013Valid" and 0.5 < ferplus["majority_accuracy"] < 1
     assert ferplus["majority_faces"] + ferplus["left_out_majority"] == 3191  # the faces with a majority vote
+
+
+_SLOW = [pytest.mark.slow, pytest.mark.timeout(1800)]
+
+
+@pytest.mark.parametrize("name", [
+    "small",  # about 2 s: in every run
+    pytest.param("base", marks=_SLOW),  # about 45 s on 2 quiet AVX2 cores
+    pytest.param("ferplus", marks=_SLOW),
+    pytest.param("large", marks=_SLOW),  # about 8 minutes
+])
+def test_each_shipped_accuracy_is_what_the_model_scores_on_publictest(name: str, shared_dir, tmp_path):
+    """The figure `ferkit models`, the README and the model card show is measured again here, from the file."""
+    from ferkit.evaluate.run import EvalConfig, evaluate
+
+    data = shared_dir / "data" / "fer2013"
+    report = evaluate(EvalConfig(model=name, data=data, split="PublicTest", out_dir=tmp_path, gradcam_per_class=0,
+                                 mistakes=0))
+    shipped = bundled_metadata(name)["metrics"]
+    assert report.metrics.num_faces == shipped["faces"] == 3589
+    assert report.metrics.accuracy == pytest.approx(shipped["accuracy"], abs=1.5e-4)  # rounded to 4 places
+    assert report.metrics.macro_f1 == pytest.approx(shipped["macro_f1"], abs=1.5e-4)

@@ -125,8 +125,12 @@ def test_jpeg_exif_orientation_is_applied(tmp_path: Path):
     """Phone photos are stored sideways with an EXIF rotation; faces must be detected upright."""
     exif = Image.Exif()
     exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
-    Image.fromarray(np.zeros((20, 40, 3), np.uint8)).save(tmp_path / "phone.jpg", exif=exif)
-    assert load_image(tmp_path / "phone.jpg").shape == (40, 20, 3)
+    stored = np.zeros((20, 40, 3), np.uint8)
+    stored[:10, :10] = 255  # a bright top-left corner as stored: top-right once turned clockwise
+    Image.fromarray(stored).save(tmp_path / "phone.jpg", exif=exif)
+    upright = load_image(tmp_path / "phone.jpg")
+    assert upright.shape == (40, 20, 3)
+    assert upright[:10, 10:].mean() > 200 and upright[:10, :10].mean() < 50 and upright[30:].mean() < 50
 
 
 def test_a_uint16_array_of_8_bit_values_reads_as_the_8_bit_image():

@@ -49,7 +49,11 @@ def test_a_video_name_without_a_video_suffix_is_refused_naming_those_that_work(t
     assert list(tmp_path.iterdir()) == []
 
 
-def test_fps_meter_measures_a_rate():
-    meter = FpsMeter()
+def test_fps_meter_measures_the_rate_of_its_last_window_of_frames(monkeypatch: pytest.MonkeyPatch):
+    clock = iter([0.0, 0.1, 0.2, 0.3, 0.8, 1.3])  # 10 frames/s, then 2 frames/s
+    monkeypatch.setattr("ferkit.inference.video.time.perf_counter", lambda: next(clock))
+    meter = FpsMeter(window=2)
     assert meter.tick() == 0.0
-    assert meter.tick() > 0
+    assert [meter.tick() for _ in range(3)] == pytest.approx([10.0, 10.0, 10.0])
+    assert meter.tick() == pytest.approx(2 / 0.6)  # the window now spans 0.2 s to 0.8 s
+    assert meter.tick() == pytest.approx(2.0)  # only the slow frames are left in it

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -43,8 +44,8 @@ def test_a_limited_run_names_the_faces_it_trained_on_and_stores_its_data_path_ab
     monkeypatch.chdir(synthetic_npz.parent)
     assert main(["train", "--data", synthetic_npz.name, "--model", "test_tiny", "--epochs", "1", "--limit", "60",
                  "--accelerator", "cpu", "--no-progress", "--run-dir", str(tmp_path / "run")]) == 0
-    metrics = (tmp_path / "run" / "train_metrics.json").read_text()
-    assert "of " in metrics and "--limit" in metrics  # "train=... (60 of N, --limit)"
+    metrics = json.loads((tmp_path / "run" / "train_metrics.json").read_text())
+    assert metrics["train_faces"] == 60 and re.search(r"\(60 of [0-9,]+, --limit\)", metrics["val_split"])
     assert f'"data": "{synthetic_npz.resolve()}"' in (tmp_path / "run" / "config.json").read_text()
 
 

@@ -15,6 +15,7 @@ from ferkit.models import create_model
 from ferkit.models.checkpoint import load_model
 from ferkit.train.augment import MixedTargets
 from ferkit.train.config import TrainConfig
+from ferkit.train.distill import distillation_loss
 from ferkit.train.loss import LossConfig
 from ferkit.train.module import MULTI_TARGET_EPSILON, FerModule
 from ferkit.train.optim import OptimConfig
@@ -63,7 +64,8 @@ def test_distillation_mixes_with_the_vote_loss() -> None:
     module = _module(distill_weight=0.25)
     plain = module._training_loss(LOGITS, VOTES, None)
     combined = module._training_loss(LOGITS, VOTES, teacher)
-    assert not torch.isclose(plain, combined) and torch.isfinite(combined)
+    expected = 0.75 * plain + 0.25 * distillation_loss(LOGITS, teacher, module.loss.distill_temperature)
+    assert torch.isclose(combined, expected) and not torch.isclose(plain, combined)
 
 
 @pytest.mark.parametrize("mode", ["crossentropy", "probability", "multi_target"])

@@ -41,10 +41,33 @@ def stratified_split(faces: FaceArrays, val_fraction: float, seed: int) -> tuple
     """
     if not 0.0 <= val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
-    rng = np.random.default_rng(seed)
-    is_val = np.zeros(len(faces), dtype=bool)
-    for label in range(len(faces.classes)):
-        members = np.flatnonzero(faces.labels == label)
-        n_val = min(round(len(members) * val_fraction), max(len(members) - 1, 0))
-        is_val[rng.permutation(members)[:n_val]] = True
+    counts = _class_counts(faces)
+    n_val = [min(round(c * val_fraction), max(c - 1, 0)) for c in counts]
+    is_val = _pick(faces, n_val, seed)
     return faces.subset(~is_val), faces.subset(is_val)
+
+
+def stratified_sample(faces: FaceArrays, n: int, seed: int) -> FaceArrays:
+    """Exactly `n` of `faces` (all of them if fewer), each class in proportion to its share (largest remainders
+    round), chosen with `seed`, in their original order: `--limit`'s smoke-run subset."""
+    if n >= len(faces):
+        return faces
+    counts = _class_counts(faces)
+    quotas = counts * n / len(faces)
+    take = np.floor(quotas).astype(np.int64)
+    by_remainder = np.argsort(-(quotas - take), kind="stable")
+    take[by_remainder[: n - int(take.sum())]] += 1
+    return faces.subset(_pick(faces, take.tolist(), seed))
+
+
+def _class_counts(faces: FaceArrays) -> np.ndarray:
+    return np.bincount(faces.labels, minlength=len(faces.classes))
+
+
+def _pick(faces: FaceArrays, per_class: list[int], seed: int) -> np.ndarray:
+    """A mask of `per_class[k]` faces of each class k, drawn with `seed`."""
+    rng = np.random.default_rng(seed)
+    chosen = np.zeros(len(faces), dtype=bool)
+    for label, k in enumerate(per_class):
+        chosen[rng.permutation(np.flatnonzero(faces.labels == label))[:k]] = True
+    return chosen

@@ -27,7 +27,7 @@ from torch import nn
 
 from ferkit.data import DatasetSplits, load_dataset
 from ferkit.data.arrays import FaceArrays
-from ferkit.data.split import stratified_split
+from ferkit.data.split import stratified_sample
 from ferkit.models import create_model
 from ferkit.models.finetune import fine_tune_start
 from ferkit.models.meta import ModelMeta
@@ -57,7 +57,7 @@ def _prepare_data(cfg: TrainConfig) -> tuple[DatasetSplits, FaceArrays]:
     splits = load_dataset(cfg.data)
     train_set = splits.train
     if cfg.limit and cfg.limit < len(train_set):
-        _, train_set = stratified_split(train_set, cfg.limit / len(train_set), seed=cfg.seed)
+        train_set = stratified_sample(train_set, cfg.limit, seed=cfg.seed)
         used = splits.description.replace(f"({len(splits.train):,})",
                                           f"({len(train_set):,} of {len(splits.train):,}, --limit)", 1)
         splits = replace(splits, description=used)  # every summary names the faces really trained on
