@@ -18,8 +18,9 @@ FACES = np.random.default_rng(0).integers(0, 256, (40, 48, 48), dtype=np.uint8)
 @pytest.mark.parametrize("calibration", [None, FACES[:16]], ids=["dynamic", "static"])
 def test_int8_model_loads_predicts_and_notes_its_quantisation(exported: ExportResult, tmp_path: Path, calibration):
     out = quantize_int8(exported.onnx_path, tmp_path / "tiny.int8.onnx", calibration)
-    clf = OnnxClassifier(out)
-    assert clf.predict(FACES).shape == (40, len(EMOTIONS))
+    probs = OnnxClassifier(out).predict(FACES)
+    assert probs.shape == (40, len(EMOTIONS))
+    np.testing.assert_allclose(probs, OnnxClassifier(exported.onnx_path).predict(FACES), atol=0.05)  # close to fp32
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["quantization"].startswith("int8 " + ("dynamic" if calibration is None else "static"))
     assert meta["classes"] == list(EMOTIONS)
@@ -33,9 +34,12 @@ def test_compare_accuracy_reports_both_models_and_the_change(exported: ExportRes
     labels = np.array([classes.index(EMOTIONS[i]) for i in fp32_pred])
     labels[:10] = (labels[:10] + 1) % len(classes)  # a quarter wrong on purpose
     report = compare_accuracy(exported.onnx_path, int8, FaceArrays(FACES, labels, classes))
+    int8_pred = OnnxClassifier(int8).predict(FACES).argmax(1)
+    truth = np.array([EMOTIONS.index(classes[i]) for i in labels])
     assert report["faces"] == 40 and report["accuracy_fp32"] == 0.75
+    assert report["accuracy_int8"] == pytest.approx((int8_pred == truth).mean(), abs=1e-4)
     assert report["accuracy_change"] == pytest.approx(report["accuracy_int8"] - 0.75, abs=1e-4)
-    assert 0 <= report["top1_agreement"] <= 1
+    assert report["top1_agreement"] == pytest.approx((int8_pred == fp32_pred).mean(), abs=1e-4)
 
 
 def _weight_range(path: Path) -> tuple[int, int]:

@@ -310,7 +310,12 @@ def test_prune_starts_a_narrower_network_from_a_trained_one(tmp_path: Path, narr
                  "--val-fraction", "0.25", "--run-dir", str(tmp_path / "run")]) == 0
     model, meta = load_model(tmp_path / "run")  # rebuilt from the model file's own record of its layout
     assert meta.model_name == narrow[1] and meta.classes == classes
-    assert model.stages[0].convs[0][0].out_channels == first_conv and model.head.fc.in_features == last_hidden
+    first = model.stages[0].convs[0][0].weight.detach().flatten(1)
+    assert len(first) == first_conv and model.head.fc.in_features == last_hidden
+    # each kept filter is one of the trained network's (lr 1e-9 leaves it in place), not a fresh one
+    source_filters = wide.stages[0].convs[0][0].weight.detach().flatten(1)
+    distance = torch.cdist(first, source_filters, compute_mode="donot_use_mm_for_euclid_dist")
+    assert distance.min(1).values.max() < 1e-5  # distinct filters lie about 0.5-1.2 apart
 
 
 @pytest.mark.parametrize("options, message", [
