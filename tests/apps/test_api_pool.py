@@ -75,13 +75,18 @@ def test_start_fails_when_the_model_cannot_load():
 
 def test_jobs_run_on_worker_threads_with_their_own_recognizer(pool):
     p = pool(workers=2, queue_size=2)
+    both_running = threading.Barrier(2, timeout=5)  # each job waits for the other: two workers at once
+
+    def job(rec):
+        both_running.wait()
+        return threading.current_thread().name, id(rec.get(DEFAULT))
 
     async def run_two():
-        job = lambda rec: (threading.current_thread().name, id(rec.get(DEFAULT)))  # noqa: E731
         return await asyncio.gather(run(p, job), run(p, job))
 
-    for name, _ in asyncio.run(run_two()):
-        assert name.startswith("ferkit-infer-")
+    (name_a, rec_a), (name_b, rec_b) = asyncio.run(run_two())
+    assert name_a.startswith("ferkit-infer-") and name_b.startswith("ferkit-infer-") and name_a != name_b
+    assert rec_a != rec_b
 
 
 def test_variants_are_cached_per_options_and_bounded(pool):

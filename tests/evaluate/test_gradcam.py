@@ -49,6 +49,7 @@ def test_every_registered_model_names_a_usable_gradcam_layer(name):
     torch.manual_seed(0)
     maps = gradcam(create_model(name, num_classes=3).eval(), torch.rand(2, 1, 48, 48), torch.tensor([0, 2]))
     assert maps.shape == (2, 48, 48) and torch.isfinite(maps).all()
+    assert maps.flatten(1).std(1).max() > 0.01  # a map that shows somewhere, not a blank or constant one
 
 
 def test_heatmap_follows_the_evidence_for_the_target_class():

@@ -84,6 +84,8 @@ def test_pil_images_of_every_common_mode(mode):
     assert out.shape == (4, 6, 3)
     if mode in ("RGB", "RGBA"):
         assert np.array_equal(out, BGR)
+    else:  # grey, or a palette: the colours PIL itself shows for it, in BGR order
+        assert np.array_equal(out, np.asarray(pil.convert(mode).convert("RGB"))[:, :, ::-1])
 
 
 def test_files_including_16_bit_png(tmp_path: Path):

@@ -17,14 +17,18 @@ from ferkit.train.console import progress_bar, quiet_lightning
 from ferkit.train.run import train
 
 
-def test_lightning_logs_once_through_ferkits_handlers_without_its_chatter(caplog: pytest.LogCaptureFixture):
+def test_lightning_logs_once_through_ferkits_handlers_without_its_chatter(caplog: pytest.LogCaptureFixture,
+                                                                         capsys: pytest.CaptureFixture[str]):
     quiet_lightning()
     assert not logging.getLogger("lightning.pytorch").handlers and logging.getLogger("lightning.pytorch").propagate
     from lightning.pytorch.utilities.rank_zero import rank_zero_info
 
     with caplog.at_level(logging.INFO):
         rank_zero_info("GPU available: False, used: False")
+        logging.getLogger("lightning.pytorch.trainer").warning("a warning worth reading")
     assert "GPU available" not in caplog.text
+    assert [r.getMessage() for r in caplog.records] == ["a warning worth reading"]  # once, through the root
+    assert "a warning worth reading" not in capsys.readouterr().err  # no handler of Lightning's own printed it
 
 
 def test_the_progress_bar_counts_epochs_from_one_of_n():
