@@ -41,8 +41,7 @@ def stratified_split(faces: FaceArrays, val_fraction: float, seed: int) -> tuple
     """
     if not 0.0 <= val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
-    counts = _class_counts(faces)
-    n_val = [min(round(c * val_fraction), max(c - 1, 0)) for c in counts]
+    n_val = [min(round(c * val_fraction), max(c - 1, 0)) for c in faces.class_counts()]
     is_val = _pick(faces, n_val, seed)
     return faces.subset(~is_val), faces.subset(is_val)
 
@@ -52,16 +51,11 @@ def stratified_sample(faces: FaceArrays, n: int, seed: int) -> FaceArrays:
     round), chosen with `seed`, in their original order: `--limit`'s smoke-run subset."""
     if n >= len(faces):
         return faces
-    counts = _class_counts(faces)
-    quotas = counts * n / len(faces)
+    quotas = faces.class_counts() * n / len(faces)
     take = np.floor(quotas).astype(np.int64)
     by_remainder = np.argsort(-(quotas - take), kind="stable")
     take[by_remainder[: n - int(take.sum())]] += 1
     return faces.subset(_pick(faces, take.tolist(), seed))
-
-
-def _class_counts(faces: FaceArrays) -> np.ndarray:
-    return np.bincount(faces.labels, minlength=len(faces.classes))
 
 
 def _pick(faces: FaceArrays, per_class: list[int], seed: int) -> np.ndarray:
