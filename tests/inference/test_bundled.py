@@ -88,10 +88,10 @@ _SLOW = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
 @pytest.mark.parametrize("name", [
-    "small",  # about 2 s: in every run
-    pytest.param("base", marks=_SLOW),  # about 45 s on 2 quiet AVX2 cores
+    "small",  # in every run: thousands of faces/s
+    pytest.param("base", marks=_SLOW),  # base and ferplus: 107 s together on 2 quiet AVX2 cores (2026-12-03)
     pytest.param("ferplus", marks=_SLOW),
-    pytest.param("large", marks=_SLOW),  # about 8 minutes
+    pytest.param("large", marks=_SLOW),  # 3,589 faces at large's 8 faces/s there (accuracy_speed.json): ~7.5 min
 ])
 def test_each_shipped_accuracy_is_what_the_model_scores_on_publictest(name: str, shared_dir, tmp_path):
     """The figure `ferkit models`, the README and the model card show is measured again here, from the file."""
