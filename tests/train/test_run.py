@@ -96,6 +96,16 @@ def test_killed_run_resumes_exactly(synthetic_npz: Path, tmp_path: Path) -> None
         torch.testing.assert_close(a[key], b[key], msg=f"{key} differs after resume")
 
 
+def test_the_last_checkpoint_is_every_epochs_even_when_the_score_does_not_improve(synthetic_npz: Path,
+                                                                                    tmp_path: Path) -> None:
+    """--resume continues from the last epoch, not from the best one: with a learning rate of 1e-12 the score
+    never improves after epoch 1, and last.ckpt must still hold epoch 3."""
+    result = train(_cfg(synthetic_npz, tmp_path / "run", epochs=3, lr=1e-12))
+    last = torch.load(result.run_dir / "checkpoints/last.ckpt", weights_only=False)
+    best = torch.load(result.run_dir / "checkpoints/best.ckpt", weights_only=False)
+    assert (last["epoch"], best["epoch"]) == (2, 0)  # Lightning counts epochs from 0
+
+
 def test_fine_tune_to_three_classes_keeps_shared_head_rows(synthetic_npz: Path, tmp_path: Path) -> None:
     source = train(_cfg(synthetic_npz, tmp_path / "source", epochs=2))
     src_model, src_meta = load_model(source.model_path)

@@ -124,7 +124,11 @@ def _run_callbacks(cfg: TrainConfig, run: RunDir, history: EpochHistory, meta: M
         history,
         BestModelExport(run, meta, history),
         ModelCheckpoint(dirpath=run.checkpoints, filename="best", monitor="val_acc", mode="max",
-                        save_last=True, save_on_train_epoch_end=True, enable_version_counter=False),
+                        save_on_train_epoch_end=True, enable_version_counter=False),
+        # The resume point, every epoch. Not `save_last`: Lightning 2.6 writes that copy only in an epoch that wrote
+        # a new best, so a run stopped after epochs that did not improve resumed from the best one, repeating them.
+        ModelCheckpoint(dirpath=run.checkpoints, filename=run.last_checkpoint.stem, save_on_train_epoch_end=True,
+                        enable_version_counter=False),
         LearningRateMonitor(logging_interval="epoch"),
         *extra,
     ]
