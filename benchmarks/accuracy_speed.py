@@ -36,9 +36,9 @@ RESULTS = REPO / "benchmarks" / "results"
 BATCH = 64  # issue #12's batched speed target is stated at batch 64
 SPLIT = "FER2013 PublicTest"
 
-# Issue #12's targets for the new single-network `base`: at least 72.5% on PublicTest and at least 1,000 faces/s
-# at batch 64 on 2 cores; the figure shades the region that meets both.
-TARGET_ACCURACY = 0.725
+# Issue #20's targets for the single-network `base` (issue #12's were 72.5%, now #20's stretch): at least 71.5% on
+# PublicTest and at least 1,000 faces/s at batch 64 on 2 cores; the figure shades the region that meets both.
+TARGET_ACCURACY = 0.715
 TARGET_FACES_PER_S = 1000
 
 
@@ -112,7 +112,9 @@ def parse_candidate(text: str) -> tuple[str, Path, float]:
 
 
 def plot(points: list[Point]) -> Figure:
-    """Accuracy (y) against faces/s on a log scale (x), one labelled point per model, issue #12's target shaded."""
+    """Accuracy (y) against faces/s on a log scale (x), one labelled point per model, issue #20's target shaded.
+    Candidates are labelled on one line to the left of their point, the rest to the right: a candidate is usually
+    a variant of a shipped model at about its speed."""
     fig = Figure(figsize=(7.5, 4.8), layout="constrained")
     ax = fig.subplots()
     rates = [p.faces_per_s for p in points] + [TARGET_FACES_PER_S]
@@ -123,7 +125,7 @@ def plot(points: list[Point]) -> Figure:
     ax.set_xlim(left, right)
     ax.set_ylim(bottom, top)
     ax.fill_between([TARGET_FACES_PER_S, right], TARGET_ACCURACY, top, color="tab:green", alpha=0.1, lw=0,
-                    label=f"issue #12 target for base: ≥{TARGET_ACCURACY:.1%}, ≥{TARGET_FACES_PER_S:,} faces/s")
+                    label=f"issue #20 target for base: ≥{TARGET_ACCURACY:.1%}, ≥{TARGET_FACES_PER_S:,} faces/s")
     style = {"bundled": ("o", "tab:blue"), "candidate": ("s", "tab:orange"), "reference": ("D", "tab:gray")}
     for kind, (marker, color) in style.items():
         group = [p for p in points if p.kind == kind]
@@ -133,17 +135,20 @@ def plot(points: list[Point]) -> Figure:
                  "reference": "reference (not measured here)"}[kind]
         ax.scatter([p.faces_per_s for p in group], [p.accuracy for p in group], marker=marker, s=45,
                    color="none" if kind == "reference" else color, edgecolors=color, label=label, zorder=3)
-        offset = (6, -22) if kind == "reference" else (6, 4)  # below: candidates crowd the reference from above
+        offset = {"reference": (6, -22), "candidate": (-8, 0)}.get(kind, (6, 4))
         for p in group:
-            ax.annotate(f"{p.name}\n{p.accuracy:.2%}, {p.faces_per_s:,.0f}/s", (p.faces_per_s, p.accuracy),
-                        xytext=offset, textcoords="offset points", fontsize=8)
+            sep = ": " if kind == "candidate" else "\n"  # one line: candidates sit close together
+            ax.annotate(f"{p.name}{sep}{p.accuracy:.2%}, {p.faces_per_s:,.0f}/s", (p.faces_per_s, p.accuracy),
+                        xytext=offset, textcoords="offset points", fontsize=8,
+                        ha="right" if kind == "candidate" else "left",
+                        va="center" if kind == "candidate" else "baseline")
     ax.set_xlabel(f"classifier faces/s at batch {BATCH} (log scale)")
     ax.set_ylabel(f"{SPLIT} accuracy")
     ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=1))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}"))
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(loc="upper center", fontsize=8)
+    ax.legend(loc="center left", fontsize=8)
     return fig
 
 
@@ -158,7 +163,7 @@ def write_results(points: list[Point], out: Path, command: str, load_at_start: l
         "speed": f"classifier faces/s at batch {BATCH} on ONNX Runtime on this machine (other jobs slow it: "
                  "see the load average)",
         "accuracy": f"{SPLIT}, from each model's own evaluation; none is measured by this script",
-        "target_issue_12": {"accuracy": TARGET_ACCURACY, "faces_per_s": TARGET_FACES_PER_S},
+        "target_issue_20": {"accuracy": TARGET_ACCURACY, "faces_per_s": TARGET_FACES_PER_S},
         "points": [asdict(p) for p in points],
     }
     out.parent.mkdir(parents=True, exist_ok=True)

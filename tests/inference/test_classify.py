@@ -16,7 +16,7 @@ from ferkit.inference.classify import (
     load_classifier,
 )
 from ferkit.models.bundled import bundled_models
-from ferkit.transforms.preprocess import to_model_input
+from ferkit.transforms.preprocess import resize_faces, to_model_input
 
 FACES = np.random.default_rng(0).integers(0, 256, (5, 48, 48), dtype=np.uint8)
 
@@ -28,6 +28,13 @@ def test_onnx_classifier_returns_probabilities_per_face(tiny_onnx: Path):
     assert probs.shape == (5, 7) and np.allclose(probs.sum(1), 1, atol=1e-5)
     assert np.allclose(clf.predict(FACES[:1]), probs[:1], atol=1e-6)  # dynamic batch, same answer
     assert clf.predict(FACES[:0]).shape == (0, 7)
+
+
+def test_faces_of_another_size_are_resized_to_the_models_input(tiny_onnx: Path):
+    clf = OnnxClassifier(tiny_onnx)  # 48 px, as the shipped `base` is 44 px and FER2013's faces 48
+    big = np.repeat(np.repeat(FACES, 2, axis=1), 2, axis=2)  # each face at 96 px
+    assert np.allclose(clf.predict(big), clf.predict(resize_faces(big, 48)), atol=1e-6)
+    assert np.allclose(clf.predict(big), clf.predict(FACES), atol=1e-6)  # 2x2 area averaging gives FACES back
 
 
 def test_outputs_of_a_batch_larger_than_a_chunk_match_face_by_face(tiny_onnx: Path):

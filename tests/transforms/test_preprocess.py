@@ -7,7 +7,14 @@ import pytest
 import torch
 
 from ferkit.errors import ImageReadError
-from ferkit.transforms.preprocess import PreprocessConfig, prepare_face, prepare_faces, to_gray, to_model_input
+from ferkit.transforms.preprocess import (
+    PreprocessConfig,
+    prepare_face,
+    prepare_faces,
+    resize_faces,
+    to_gray,
+    to_model_input,
+)
 
 
 def _gradient(h: int = 96, w: int = 80) -> np.ndarray:
@@ -40,6 +47,15 @@ def test_batch_forms_and_empty_batch() -> None:
     batch = prepare_faces([_gradient(), _gradient(50, 50)])
     assert batch.shape == (2, 48, 48)
     assert prepare_faces([]).shape == (0, 48, 48)
+
+
+def test_faces_of_another_size_are_resized_as_prepare_face_resizes_one() -> None:
+    faces = np.random.default_rng(3).integers(0, 256, (4, 48, 48), dtype=np.uint8)
+    for size in (44, 64):
+        resized = resize_faces(faces, size)
+        assert resized.shape == (4, size, size) and resized.dtype == np.uint8
+        assert np.array_equal(resized, prepare_faces(list(faces), PreprocessConfig(input_size=size)))
+    assert resize_faces(faces, 48) is faces and resize_faces(faces[:0], 44).shape == (0, 44, 44)
 
 
 def test_model_input_is_identical_for_numpy_and_torch() -> None:

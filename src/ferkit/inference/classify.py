@@ -16,7 +16,7 @@ from ferkit.errors import ModelError
 from ferkit.inference.runtime import create_session
 from ferkit.models.bundled import bundled_model_path, bundled_names
 from ferkit.models.meta import ModelMeta, read_onnx_metadata
-from ferkit.transforms.preprocess import PreprocessConfig, to_model_input
+from ferkit.transforms.preprocess import PreprocessConfig, resize_faces, to_model_input
 
 # Faces per ONNX Runtime call: large batches are split so their activations stay in cache. The speed of each
 # chunk size is measured by benchmarks/bench_inference.py (results/inference.md); with `small` on 2 cores,
@@ -32,7 +32,8 @@ class Classifier(Protocol):
     preprocess: PreprocessConfig  # meta.preprocess
 
     def predict(self, faces: np.ndarray) -> np.ndarray:
-        """uint8 faces `[N, S, S]` (from `ferkit.transforms.prepare_faces`) -> probabilities `[N, C]`."""
+        """uint8 faces `[N, H, W]` (from `ferkit.transforms.prepare_faces`; faces of another size than the model's
+        `S x S` are resized as `prepare_faces` would) -> probabilities `[N, C]`."""
         ...
 
     def info(self) -> dict[str, Any]:
@@ -71,6 +72,7 @@ class OnnxClassifier:
     def predict(self, faces: np.ndarray) -> np.ndarray:
         if len(faces) == 0:
             return np.zeros((0, len(self.classes)), np.float32)
+        faces = resize_faces(faces, self.preprocess.input_size)
         return self.meta.probabilities(self.outputs(to_model_input(faces)))
 
     def outputs(self, x: np.ndarray) -> np.ndarray:
@@ -105,6 +107,7 @@ class TorchClassifier:
     def predict(self, faces: np.ndarray) -> np.ndarray:
         if len(faces) == 0:
             return np.zeros((0, len(self.classes)), np.float32)
+        faces = resize_faces(faces, self.preprocess.input_size)
         with self._torch.inference_mode():
             outputs = self.model(to_model_input(self._torch.from_numpy(faces)))
         return self.meta.probabilities(outputs.float().numpy())

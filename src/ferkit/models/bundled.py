@@ -3,8 +3,8 @@
 Torch-free: inference looks a name up here, and so do training (`--init-from`), export and evaluation, so a name
 means the same file everywhere. A name may carry a member index, `large:1`, for one network of a shipped ensemble
 (`split_member`). A shipped int8 file cannot be trained; its metadata's `fine_tune_from` names the float network
-that `--init-from NAME` rebuilds instead (`base` is `large:0` quantised), or a float copy shipped under
-`weights/float/` (`fine_tune_source`).
+that `--init-from NAME` rebuilds instead (a network of a shipped ensemble, `large:0`), or a float copy shipped under
+`weights/float/` (`fine_tune_source`; `base`, distilled from `large`, ships its network so, in fp16).
 """
 
 from __future__ import annotations

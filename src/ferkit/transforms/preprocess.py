@@ -103,10 +103,7 @@ def prepare_face(image: np.ndarray, cfg: PreprocessConfig = PreprocessConfig()) 
     gray = to_gray(image)
     if cfg.denoise:
         gray = cv2.fastNlMeansDenoising(gray, None, h=5, templateWindowSize=7, searchWindowSize=21)
-    if gray.shape != (cfg.input_size, cfg.input_size):
-        shrinking = gray.shape[0] > cfg.input_size or gray.shape[1] > cfg.input_size
-        interp = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
-        gray = cv2.resize(gray, (cfg.input_size, cfg.input_size), interpolation=interp)
+    gray = _resize(gray, cfg.input_size)
     if cfg.clahe:
         gray = _CLAHE.apply(gray)
     return np.ascontiguousarray(gray)
@@ -117,6 +114,22 @@ def prepare_faces(images: list[np.ndarray], cfg: PreprocessConfig = PreprocessCo
     if not images:
         return np.zeros((0, cfg.input_size, cfg.input_size), np.uint8)
     return np.stack([prepare_face(im, cfg) for im in images])
+
+
+def _resize(gray: np.ndarray, size: int) -> np.ndarray:
+    """`gray` at `size x size`: area averaging when it shrinks, bilinear when it grows."""
+    if gray.shape == (size, size):
+        return gray
+    interp = cv2.INTER_AREA if gray.shape[0] > size or gray.shape[1] > size else cv2.INTER_LINEAR
+    return cv2.resize(gray, (size, size), interpolation=interp)
+
+
+def resize_faces(faces: np.ndarray, size: int) -> np.ndarray:
+    """uint8 faces `[N, H, W]` at `[N, size, size]`, as `prepare_face` resizes one: so FER2013's 48 px faces run on
+    a model of another input size (the shipped `base` takes 44 px)."""
+    if faces.shape[1:] == (size, size):
+        return faces
+    return np.stack([_resize(face, size) for face in faces]) if len(faces) else np.zeros((0, size, size), np.uint8)
 
 
 def to_model_input(faces: ArrayT) -> ArrayT:
